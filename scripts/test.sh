@@ -6,5 +6,5 @@ bash scripts/setup.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-ruff check src tests benchmarks
+ruff check .
 python -m pytest -v --durations=15 "$@"
