@@ -1,8 +1,26 @@
-"""ternembed: ternary-weight embedding models that are small, fast on CPU and distilled to keep quality."""
+"""ternembed: ternary-weight embedding models that are small, fast on CPU and distilled to keep quality.
+
+Importing the package registers the ``ternembed`` quantization method with transformers, so
+``AutoModel.from_pretrained`` and ``SentenceTransformer`` can read folders written by :func:`save`.
+"""
 
 from ternembed.config import TernaryConfig
+from ternembed.io import TernarySentenceTransformer, load, register_with_transformers, save
 from ternembed.quantize import freeze, prepare, ternary_layers
+from ternembed.workflow import ternarize_model
 
 __version__ = "0.1.0"
 
-__all__ = ["TernaryConfig", "__version__", "freeze", "prepare", "ternary_layers"]
+register_with_transformers()
+
+__all__ = [
+    "TernaryConfig",
+    "TernarySentenceTransformer",
+    "__version__",
+    "freeze",
+    "load",
+    "prepare",
+    "save",
+    "ternarize_model",
+    "ternary_layers",
+]

@@ -1,0 +1,169 @@
+"""What a saved ternembed folder holds: ternary layers, bits per weight, sparsity, sizes."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors import safe_open
+
+from ternembed.formats import get_format
+from ternembed.io.validate import read_manifest, weights_path
+
+FP32_BYTES = 4
+SAFETENSORS_ALIGNMENT = 8
+
+
+@dataclass
+class LayerInfo:
+    """One packed linear layer as stored."""
+
+    name: str
+    shape: list[int]
+    storage: str
+    group_size: int | None
+    scale_shape: list[int]
+    zero_fraction: float
+
+
+@dataclass
+class ModelInfo:
+    """Summary of a packed model folder (``ternembed info``)."""
+
+    path: str
+    base_model: str | None
+    ternary_config: dict[str, Any]
+    layers: list[LayerInfo]
+    linear_weights: int
+    linear_bits_per_weight: float
+    scale_bits_per_weight: float
+    zero_fraction: float
+    scale_min: float
+    scale_median: float
+    scale_max: float
+    embedding_precision: str
+    embeddings: list[str]
+    weights_bytes: int
+    fp32_weights_bytes: int
+    ratio: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
+    """Read a saved folder's manifest and weights and summarise them (no model is built)."""
+    root = Path(folder)
+    manifest = read_manifest(root)
+    weights_file = weights_path(root)
+    layers: list[LayerInfo] = []
+    code_bytes = zeros = weights = scale_bytes = 0
+    scales: list[float] = []
+    with safe_open(str(weights_file), framework="pt") as handle:
+        stored_shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+        for entry in manifest.layers:
+            packed = handle.get_tensor(f"{entry.name}.weight_packed")
+            scale = handle.get_tensor(f"{entry.name}.weight_scale")
+            codes = get_format(entry.storage).unpack(packed, tuple(entry.shape))
+            layer_zeros = int((codes == 0).sum())
+            layers.append(
+                LayerInfo(
+                    entry.name,
+                    list(entry.shape),
+                    entry.storage,
+                    entry.group_size,
+                    list(entry.scale_shape),
+                    layer_zeros / codes.numel(),
+                )
+            )
+            code_bytes += packed.numel() * packed.element_size()
+            scale_bytes += scale.numel() * scale.element_size()
+            zeros += layer_zeros
+            weights += codes.numel()
+            scales.extend(scale.flatten().tolist())
+    weights_bytes = sum(path.stat().st_size for path in root.rglob("*.safetensors"))
+    fp32_bytes = fp32_safetensors_size(_float_shapes(manifest, stored_shapes))
+    return ModelInfo(
+        path=str(root),
+        base_model=manifest.base_model,
+        ternary_config=manifest.config.to_dict(),
+        layers=layers,
+        linear_weights=weights,
+        linear_bits_per_weight=code_bytes * 8 / weights,
+        scale_bits_per_weight=scale_bytes * 8 / weights,
+        zero_fraction=zeros / weights,
+        scale_min=min(scales),
+        scale_median=statistics.median(scales),
+        scale_max=max(scales),
+        embedding_precision=manifest.embeddings[0].precision if manifest.embeddings else "fp32",
+        embeddings=[entry.name for entry in manifest.embeddings],
+        weights_bytes=weights_bytes,
+        fp32_weights_bytes=fp32_bytes,
+        ratio=weights_bytes / fp32_bytes,
+    )
+
+
+def _float_shapes(manifest, stored_shapes: dict[str, list[int]]) -> dict[str, list[int]]:  # noqa: ANN001
+    """Tensor names and shapes the same model would have as a plain float checkpoint."""
+    packed = manifest.packed_tensors()
+    shapes = {name: shape for name, shape in stored_shapes.items() if name not in packed}
+    for entry in manifest.layers:
+        shapes[f"{entry.name}.weight"] = list(entry.shape)
+        if entry.bias:
+            shapes[f"{entry.name}.bias"] = [entry.shape[0]]
+    for entry in manifest.embeddings:
+        shapes[f"{entry.name}.weight"] = list(entry.shape)
+    return shapes
+
+
+def fp32_safetensors_size(shapes: dict[str, list[int]]) -> int:
+    """Exact size of a ``model.safetensors`` holding these tensors in float32 (header included)."""
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name in sorted(shapes):
+        count = 1
+        for dim in shapes[name]:
+            count *= dim
+        header[name] = {
+            "dtype": "F32",
+            "shape": shapes[name],
+            "data_offsets": [offset, offset + count * FP32_BYTES],
+        }
+        offset += count * FP32_BYTES
+    header_bytes = len(json.dumps(header, separators=(",", ":")).encode())
+    header_bytes += -header_bytes % SAFETENSORS_ALIGNMENT
+    return len(struct.pack("<Q", header_bytes)) + header_bytes + offset
+
+
+def format_table(info: ModelInfo) -> str:
+    """Human-readable report of :func:`inspect_folder`."""
+    config = info.ternary_config
+    lines = [
+        f"model folder        {info.path}",
+        f"base model          {info.base_model or 'unknown'}",
+        f"method              threshold={config['threshold']} granularity={config['granularity']} "
+        f"storage={config['storage']} activations={config['activations']}",
+        f"ternary layers      {len(info.layers)} ({info.linear_weights:,} weights)",
+        f"code bits/weight    {info.linear_bits_per_weight:.4f}",
+        f"scale bits/weight   {info.scale_bits_per_weight:.4f}",
+        f"zero fraction       {info.zero_fraction:.4f}",
+        f"scales min/med/max  {info.scale_min:.4g} / {info.scale_median:.4g} / {info.scale_max:.4g}",
+        f"embeddings          {info.embedding_precision} ({', '.join(info.embeddings) or 'none compressed'})",
+        f"weights size        {info.weights_bytes:,} bytes",
+        f"fp32 weights size   {info.fp32_weights_bytes:,} bytes",
+        f"ratio               {info.ratio:.4f}",
+        "",
+        f"{'layer':<52} {'shape':>11} {'storage':>7} {'scales':>9} {'zeros':>6}",
+    ]
+    for layer in info.layers:
+        shape = "x".join(map(str, layer.shape))
+        scale_shape = "x".join(map(str, layer.scale_shape))
+        lines.append(
+            f"{layer.name:<52} {shape:>11} {layer.storage:>7} {scale_shape:>9} {layer.zero_fraction:>6.3f}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Load a packed ternembed folder as a TernarySentenceTransformer, after validating every file."""
+
+from __future__ import annotations
+
+import os
+
+from safetensors.torch import load_file
+
+from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureError
+from ternembed.io.hf_quantizer import register_with_transformers
+from ternembed.io.save import hf_model_of
+from ternembed.io.sentence_transformer import TernarySentenceTransformer
+from ternembed.io.validate import check_folder, check_hf_config, check_weights, read_manifest, weights_path
+from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding
+
+
+def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTransformer:
+    """Load a folder written by :func:`ternembed.save`.
+
+    The manifest, ``config.json`` and the safetensors header are checked before anything is built;
+    loading then goes through the stock sentence-transformers / transformers path with the
+    ``ternembed`` quantizer, and the result is checked tensor by tensor against the file.
+    Safetensors only; remote code is never trusted.
+    """
+    register_with_transformers()
+    root = check_folder(folder)
+    manifest = read_manifest(root)
+    weights = weights_path(root)
+    check_weights(weights, manifest)
+    check_hf_config(root, manifest)
+    model = TernarySentenceTransformer(str(root), device="cpu", trust_remote_code=False)
+    hf_model = hf_model_of(model)
+    for entry in (*manifest.layers, *manifest.embeddings):
+        module = hf_model.get_submodule(entry.name)
+        if not isinstance(module, (PackedTernaryLinear, QuantizedEmbedding)):
+            raise UnsupportedArchitectureError(
+                f"{entry.name!r} was loaded as {type(module).__name__}, not a packed module: transformers did "
+                "not apply the ternembed quantizer; report this with your transformers version"
+            )
+    _load_exact_tensors(hf_model, weights)
+    return model.to(device)
+
+
+def _load_exact_tensors(hf_model, weights) -> None:  # noqa: ANN001
+    """Copy the file's tensors into the model; any missing or extra name is an error."""
+    result = hf_model.load_state_dict(load_file(str(weights)), strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ManifestMismatchError(
+            f"{weights} does not match the {type(hf_model).__name__} described by config.json: "
+            f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}; "
+            "re-save the model with ternembed.save"
+        )

@@ -1,0 +1,155 @@
+"""Checks run before a folder is loaded, each failing with a message that names file, expectation and fix."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+from ternembed.config import CONFIG_FILENAME
+from ternembed.io.errors import (
+    CorruptCheckpointError,
+    ManifestMismatchError,
+    ModelFolderNotFoundError,
+    NotATernaryModelError,
+    UnsupportedArchitectureError,
+)
+from ternembed.io.manifest import QUANT_METHOD, Manifest
+
+WEIGHTS_FILENAME = "model.safetensors"
+HF_CONFIG_FILENAME = "config.json"
+MODULES_FILENAME = "modules.json"
+PACKED_SUFFIXES = (".weight_packed", ".weight_int8", ".weight_int4", ".weight_fp16")
+
+_SAFETENSORS_DTYPES = {
+    "U8": torch.uint8,
+    "I8": torch.int8,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "F32": torch.float32,
+    "F64": torch.float64,
+    "I32": torch.int32,
+    "I64": torch.int64,
+    "BOOL": torch.bool,
+}
+
+
+def check_folder(folder: str | os.PathLike) -> Path:
+    """The folder as a Path, or an error saying why it is not a ternembed model folder."""
+    root = Path(folder).expanduser()
+    if not root.exists():
+        raise ModelFolderNotFoundError(
+            f"model folder {str(root)!r} does not exist; pass the folder written by `ternembed quantize --out`"
+        )
+    if not root.is_dir():
+        raise NotATernaryModelError(
+            f"{str(root)!r} is a file, not a model folder; pass the folder that holds it"
+        )
+    if not (root / CONFIG_FILENAME).is_file():
+        if (root / HF_CONFIG_FILENAME).is_file():
+            raise NotATernaryModelError(
+                f"{str(root)!r} has a {HF_CONFIG_FILENAME} but no {CONFIG_FILENAME}: it is a plain Hugging Face "
+                f"or sentence-transformers model; ternarize it first with `ternembed quantize {root} --out DIR`"
+            )
+        raise NotATernaryModelError(
+            f"{str(root)!r} is not a ternembed model folder: expected {CONFIG_FILENAME}, {HF_CONFIG_FILENAME} and "
+            f"{WEIGHTS_FILENAME}, found {sorted(p.name for p in root.iterdir())[:8] or 'nothing'}"
+        )
+    for name in (HF_CONFIG_FILENAME, WEIGHTS_FILENAME, MODULES_FILENAME):
+        if not (root / name).is_file():
+            raise NotATernaryModelError(
+                f"{str(root)!r} has {CONFIG_FILENAME} but no {name}; the folder is incomplete, save it again "
+                "with ternembed.save or `ternembed quantize`"
+            )
+    return root
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptCheckpointError(
+            f"{path} is not valid JSON ({error}); restore or re-save the model"
+        ) from None
+    if not isinstance(data, dict):
+        raise CorruptCheckpointError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    return data
+
+
+def read_manifest(root: Path) -> Manifest:
+    path = check_folder(root) / CONFIG_FILENAME
+    return Manifest.from_dict(read_json(path), source=str(path))
+
+
+def weights_path(root: Path) -> Path:
+    return check_folder(root) / WEIGHTS_FILENAME
+
+
+def stored_tensor_specs(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """(safetensors dtype, shape) of every tensor in a file, reading only the header and checking its size."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            specs = {}
+            for name in handle.keys():  # noqa: SIM118 - safe_open handles are not iterable
+                tensor_slice = handle.get_slice(name)
+                specs[name] = (tensor_slice.get_dtype(), tuple(tensor_slice.get_shape()))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CorruptCheckpointError(
+            f"{path} cannot be read as safetensors ({error}); the file is truncated or corrupt: copy it again "
+            "or re-save the model"
+        ) from None
+    return specs
+
+
+def check_weights(path: Path, manifest: Manifest) -> None:
+    """Every packed tensor the manifest lists is stored with its dtype and shape, and no unlisted one is."""
+    stored = stored_tensor_specs(path)
+    expected = manifest.packed_tensors()
+    for name, (dtype, shape) in expected.items():
+        if name not in stored:
+            raise ManifestMismatchError(
+                f"{CONFIG_FILENAME} lists tensor {name!r} but {path} does not hold it "
+                f"({len(stored)} tensors stored); the files come from different saves: re-save the model"
+            )
+        stored_dtype, stored_shape = stored[name]
+        if _SAFETENSORS_DTYPES.get(stored_dtype) != dtype or stored_shape != tuple(shape):
+            raise ManifestMismatchError(
+                f"{path}: tensor {name!r} is {stored_dtype} of shape {list(stored_shape)}, but {CONFIG_FILENAME} "
+                f"expects {dtype} of shape {list(shape)}; the files come from different saves: re-save the model"
+            )
+    unlisted = sorted(name for name in stored if name.endswith(PACKED_SUFFIXES) and name not in expected)
+    if unlisted:
+        raise ManifestMismatchError(
+            f"{path} holds {len(unlisted)} packed tensors that {CONFIG_FILENAME} does not list "
+            f"(first: {unlisted[0]!r}); the files come from different saves: re-save the model"
+        )
+
+
+def check_hf_config(root: Path, manifest: Manifest) -> dict[str, Any]:
+    """config.json names an architecture transformers knows and carries the same manifest."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    path = root / HF_CONFIG_FILENAME
+    hf_config = read_json(path)
+    model_type = hf_config.get("model_type")
+    if model_type not in CONFIG_MAPPING:
+        raise UnsupportedArchitectureError(
+            f"{path}: model_type {model_type!r} is not an architecture this transformers version knows; "
+            "ternembed loads built-in Hugging Face encoders only (no trust_remote_code)"
+        )
+    quantization = hf_config.get("quantization_config")
+    if not isinstance(quantization, dict) or quantization.get("quant_method") != QUANT_METHOD:
+        raise ManifestMismatchError(
+            f"{path} has no quantization_config with quant_method {QUANT_METHOD!r}; re-save the model "
+            "with ternembed.save"
+        )
+    if Manifest.from_dict(quantization, source=f"{path} quantization_config") != manifest:
+        raise ManifestMismatchError(
+            f"{path} quantization_config and {CONFIG_FILENAME} list different layers or settings; "
+            "the files come from different saves: re-save the model"
+        )
+    return hf_config
