@@ -1,0 +1,129 @@
+"""Which model an index belongs to: loading it, encoding with it, and recognising it again later.
+
+An index stores the model's name or path, its embedding dimension and similarity, and the embeddings
+of a few fixed probe texts. A model whose probe embeddings differ (cosine below
+``FINGERPRINT_MIN_COSINE``) is another model, and searching with it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ternembed.index.errors import IndexMismatchError
+
+Similarity = Literal["cosine", "dot"]
+PROBE_TEXTS = (
+    "A quick brown fox jumps over the lazy dog.",
+    "Ternary weights take one of three values.",
+    "Where is the nearest train station?",
+    "photosynthesis converts light into chemical energy",
+)
+FINGERPRINT_MIN_COSINE = 0.999
+"""Probe embeddings of the same model agree far above this; a different (even distilled) one falls below."""
+TERNARY_CONFIG_FILE = "ternary_config.json"
+
+
+def load_model(name_or_path: str | os.PathLike):
+    """A SentenceTransformer for a ternary folder (``ternembed.load``), a local folder or a hub id."""
+    if (Path(name_or_path) / TERNARY_CONFIG_FILE).is_file():
+        import ternembed
+
+        return ternembed.load(str(name_or_path))
+    from ternembed.models import load_sentence_transformer
+
+    return load_sentence_transformer(name_or_path)
+
+
+def model_similarity(model) -> Similarity:
+    """``cosine`` (vectors are L2-normalized, then compared by inner product) or ``dot``."""
+    name = getattr(model, "similarity_fn_name", None) or "cosine"
+    if name not in ("cosine", "dot"):
+        raise ValueError(
+            f"the model's similarity function is {name!r}; ANN indexes here support 'cosine' and 'dot' only"
+        )
+    return name  # type: ignore[return-value]
+
+
+def encode_texts(
+    model, texts: Sequence[str], kind: Literal["query", "document"], batch_size: int = 32
+) -> np.ndarray:
+    """float32 ``[n, d]`` embeddings, normalized for cosine models, with the model's query/document prompts."""
+    encode = model.encode_query if kind == "query" else model.encode_document
+    embeddings = encode(
+        list(texts),
+        batch_size=batch_size,
+        show_progress_bar=False,
+        convert_to_numpy=True,
+        normalize_embeddings=model_similarity(model) == "cosine",
+    )
+    return np.asarray(embeddings, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ModelReference:
+    """What an index remembers about its model."""
+
+    name_or_path: str | None
+    dimension: int
+    similarity: Similarity
+    fingerprint: str
+    probe_embeddings: list[list[float]]
+
+    @classmethod
+    def from_model(cls, model, name_or_path: str | os.PathLike | None = None) -> ModelReference:
+        """Describe ``model``; ``name_or_path`` is how to load it again (None for an in-memory model)."""
+        probes = encode_texts(model, PROBE_TEXTS, "document")
+        rounded = np.round(probes, 4).astype(np.float32)
+        return cls(
+            name_or_path=_portable(name_or_path),
+            dimension=int(probes.shape[1]),
+            similarity=model_similarity(model),
+            fingerprint=hashlib.sha256(rounded.tobytes()).hexdigest()[:16],
+            probe_embeddings=rounded.tolist(),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelReference:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+    def check(self, model) -> None:
+        """Raise IndexMismatchError unless ``model`` embeds the probe texts as the indexed model did."""
+        probes = encode_texts(model, PROBE_TEXTS, "document")
+        if probes.shape[1] != self.dimension:
+            raise IndexMismatchError(
+                f"the model gives {probes.shape[1]}-dimensional embeddings but the index was built with "
+                f"{self.dimension} dimensions by {self.name_or_path or 'an in-memory model'}; "
+                "search with that model or rebuild the index"
+            )
+        stored = np.asarray(self.probe_embeddings, dtype=np.float32)
+        cosines = np.sum(_unit(probes) * _unit(stored), axis=1)
+        if cosines.min() < FINGERPRINT_MIN_COSINE:
+            raise IndexMismatchError(
+                f"this model is not the one the index was built with ({self.name_or_path or 'an in-memory model'}, "
+                f"fingerprint {self.fingerprint}): probe embeddings agree only to cosine {cosines.min():.4f} "
+                f"(< {FINGERPRINT_MIN_COSINE}); search with that model or rebuild the index"
+            )
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _portable(name_or_path: str | os.PathLike | None) -> str | None:
+    """Absolute path for an existing local folder, else the name unchanged."""
+    if name_or_path is None:
+        return None
+    path = Path(name_or_path).expanduser()
+    return str(path.resolve()) if path.exists() else str(name_or_path)

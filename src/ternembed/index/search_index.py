@@ -1,0 +1,282 @@
+"""SearchIndex: an ANN backend plus the document-id map and the model it belongs to.
+
+It turns texts into vectors with its model, maps string document ids to backend labels, rescoring
+the top candidates of int8/binary indexes with the float query (as sentence-transformers'
+``semantic_search_faiss`` does), and saves everything to one folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ternembed.index.backends import BackendName, backend_class, create_backend
+from ternembed.index.backends.base import VectorBackend, check_vectors
+from ternembed.index.errors import IndexFormatError
+from ternembed.index.model_ref import ModelReference, encode_texts, load_model
+from ternembed.index.precision import Precision, check_precision, code_bytes_per_vector
+from ternembed.index.storage import CONFIG_FILE, IDS_FILE, write_folder_atomically
+
+FORMAT_VERSION = 1
+DEFAULT_RESCORE = 40
+"""Candidates re-ranked by the float query for int8/binary indexes (4 x k=10, as in sentence-transformers' demos)."""
+
+SearchResults = tuple[list[list[str]], list[list[float]]]
+
+
+class SearchIndex:
+    """Documents searchable by text: ids, an ANN backend, and the model (checked by fingerprint)."""
+
+    def __init__(
+        self,
+        backend: VectorBackend,
+        model_ref: ModelReference,
+        doc_ids: list[str | None] | None = None,
+        rescore: int = 0,
+        model=None,
+    ) -> None:
+        self.backend = backend
+        self.model_ref = model_ref
+        self.rescore = int(rescore)
+        self.model = model
+        self._doc_ids: list[str | None] = list(doc_ids or [])
+        self._labels = {doc_id: label for label, doc_id in enumerate(self._doc_ids) if doc_id is not None}
+
+    @classmethod
+    def create(
+        cls,
+        model,
+        name_or_path: str | os.PathLike | None = None,
+        *,
+        backend: BackendName = "faiss-hnsw",
+        precision: Precision = "float32",
+        rescore: int | None = None,
+        expected_count: int | None = None,
+        **params: Any,
+    ) -> SearchIndex:
+        """An empty index for ``model``.
+
+        Args:
+            model: a SentenceTransformer; ``name_or_path`` is how to load it again (None: in memory only).
+            backend: ANN library and structure.
+            precision: stored embedding precision.
+            rescore: candidates re-ranked by the float query; default ``DEFAULT_RESCORE`` for int8/binary, 0 for float32.
+            expected_count: about how many documents will be added (sizes IVF lists).
+            params: backend options (``m``, ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``).
+        """
+        precision = check_precision(precision)
+        model_ref = ModelReference.from_model(model, name_or_path)
+        if backend == "usearch" and precision == "int8" and model_ref.similarity == "dot":
+            raise ValueError(
+                "usearch int8 normalizes vectors, which changes dot-product rankings; "
+                "use --backend faiss-hnsw for int8 with a dot-product model"
+            )
+        if rescore is None:
+            rescore = 0 if precision == "float32" else DEFAULT_RESCORE
+        if rescore < 0:
+            raise ValueError(f"rescore must be >= 0 candidates, got {rescore}")
+        vectors = create_backend(backend, model_ref.dimension, precision, expected_count, **params)
+        return cls(vectors, model_ref, rescore=rescore, model=model)
+
+    @property
+    def dimension(self) -> int:
+        return self.model_ref.dimension
+
+    @property
+    def precision(self) -> Precision:
+        return self.backend.precision
+
+    @property
+    def bytes_per_vector(self) -> int:
+        """Bytes of one stored embedding code (4d float32, d int8, d/8 binary)."""
+        return code_bytes_per_vector(self.precision, self.dimension)
+
+    @property
+    def index_bytes_per_vector(self) -> float:
+        """Serialized index size per stored vector: codes plus graph links, lists and id maps."""
+        return self.backend.index_bytes / max(len(self), 1)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Ids of the documents in the index, in insertion order."""
+        return [doc_id for doc_id in self._doc_ids if doc_id is not None]
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._labels
+
+    def get_params(self) -> dict[str, Any]:
+        """Search-time parameters: the backend's (``ef_search``/``nprobe``) and ``rescore``."""
+        return {**self.backend.get_params(), "rescore": self.rescore}
+
+    def set_params(self, **params: Any) -> None:
+        """Change search-time parameters (``ef_search``, ``nprobe``, ``rescore``)."""
+        if "rescore" in params:
+            self.rescore = int(params.pop("rescore"))
+        self.backend.set_params(**params)
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add documents by precomputed embeddings; ids must be new. Trains the backend on the first batch."""
+        vectors = check_vectors(vectors, self.dimension)
+        ids = [str(doc_id) for doc_id in ids]
+        if len(ids) != len(vectors):
+            raise ValueError(f"got {len(ids)} ids for {len(vectors)} vectors")
+        seen: set[str] = set()
+        for doc_id in ids:
+            if doc_id in seen:
+                raise ValueError(f"document id {doc_id!r} appears twice in this batch; ids must be unique")
+            if doc_id in self._labels:
+                raise ValueError(
+                    f"document id {doc_id!r} is already in the index; remove it first to replace it"
+                )
+            seen.add(doc_id)
+        start = len(self._doc_ids)
+        self.backend.add(np.arange(start, start + len(ids), dtype=np.int64), vectors)
+        self._doc_ids.extend(ids)
+        self._labels.update((doc_id, start + offset) for offset, doc_id in enumerate(ids))
+
+    def add_texts(self, ids: Sequence[str], texts: Sequence[str], batch_size: int = 32) -> None:
+        """Encode ``texts`` with the index's model and add them under ``ids``."""
+        if len(ids) != len(texts):
+            raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
+        self.add(ids, encode_texts(self._require_model(), texts, "document", batch_size))
+
+    def remove(self, ids: Sequence[str]) -> None:
+        """Delete documents by id (not supported by faiss-hnsw: see its error)."""
+        missing = [doc_id for doc_id in ids if doc_id not in self._labels]
+        if missing:
+            raise KeyError(f"document id {missing[0]!r} is not in the index")
+        labels = np.array([self._labels[doc_id] for doc_id in ids], dtype=np.int64)
+        self.backend.remove(labels)  # raises UnsupportedOperationError before any change where it cannot
+        for doc_id, label in zip(ids, labels, strict=True):
+            self._doc_ids[label] = None
+            del self._labels[doc_id]
+
+    def search(self, queries: str | Sequence[str], k: int = 10, rescore: int | None = None) -> SearchResults:
+        """Top-``k`` document ids and scores for each query text, best first."""
+        texts = [queries] if isinstance(queries, str) else list(queries)
+        vectors = encode_texts(self._require_model(), texts, "query")
+        return self.search_vectors(vectors, k, rescore)
+
+    def search_vectors(self, queries: np.ndarray, k: int = 10, rescore: int | None = None) -> SearchResults:
+        """Top-``k`` document ids and scores for query embeddings ``[nq, d]`` (encoded like documents' queries)."""
+        labels, scores = self.search_labels(queries, k, rescore)
+        valid = labels >= 0
+        ids = [[self._doc_ids[label] for label in row[keep]] for row, keep in zip(labels, valid, strict=True)]
+        return ids, [row[keep].astype(float).tolist() for row, keep in zip(scores, valid, strict=True)]
+
+    def search_labels(
+        self, queries: np.ndarray, k: int = 10, rescore: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Backend labels ``[nq, k]`` (-1 padded) and scores; ``doc_id(label)`` names them."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        queries = check_vectors(queries, self.dimension, "queries")
+        rescore = self.rescore if rescore is None else int(rescore)
+        rescoring = rescore > 0 and self.precision != "float32"
+        labels, scores = self.backend.search(queries, max(k, rescore) if rescoring else k)
+        if rescoring:
+            labels, scores = self._rescore(queries, labels)
+        return labels[:, :k], scores[:, :k]
+
+    def _rescore(self, queries: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Re-rank candidates by the float query against their decoded stored codes."""
+        valid = labels >= 0
+        candidates = np.zeros((*labels.shape, self.dimension), dtype=np.float32)
+        candidates[valid] = self.backend.reconstruct(labels[valid])
+        scores = np.einsum("qd,qcd->qc", queries, candidates)
+        scores[~valid] = -np.inf
+        order = np.argsort(-scores, axis=1, kind="stable")
+        return np.take_along_axis(labels, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+    def doc_id(self, label: int) -> str | None:
+        """Document id stored under a backend label (None if removed)."""
+        return self._doc_ids[label]
+
+    def _require_model(self):
+        if self.model is None:
+            raise ValueError(
+                "this index was loaded without a model; pass model= to SearchIndex.load to search by text"
+            )
+        return self.model
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write backend, id map and model reference to folder ``path`` atomically."""
+
+        def write(folder: Path) -> None:
+            self.backend.save(folder / self.backend.file_name)
+            with open(folder / IDS_FILE, "w", encoding="utf-8") as file:
+                for doc_id in self._doc_ids:
+                    file.write(json.dumps(doc_id, ensure_ascii=False) + "\n")
+            config = {
+                "format_version": FORMAT_VERSION,
+                "backend": self.backend.name,
+                "precision": self.precision,
+                "dimension": self.dimension,
+                "count": len(self),
+                "rescore": self.rescore,
+                "build_params": self.backend.build_config(),
+                "search_params": self.backend.get_params(),
+                "bytes_per_vector": self.bytes_per_vector,
+                "model": self.model_ref.to_dict(),
+            }
+            (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+        return write_folder_atomically(path, write)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, model=None, *, with_model: bool = True) -> SearchIndex:
+        """Read an index folder.
+
+        Args:
+            path: folder written by :meth:`save` or ``ternembed index``.
+            model: the SentenceTransformer to search with; checked against the index's fingerprint.
+            with_model: when ``model`` is None, load the model the index references (False: vectors only).
+        """
+        folder = Path(path)
+        config = read_config(folder)
+        model_ref = ModelReference.from_dict(config["model"])
+        backend_cls = backend_class(config["backend"])
+        backend = backend_cls.load(
+            folder / backend_cls.file_name, config["dimension"], config["precision"], config["build_params"]
+        )
+        backend.set_params(**config["search_params"])
+        with open(folder / IDS_FILE, encoding="utf-8") as file:
+            doc_ids = [json.loads(line) for line in file]
+        if len(doc_ids) - doc_ids.count(None) != len(backend):
+            raise IndexFormatError(
+                f"{folder}: {IDS_FILE} lists {len(doc_ids) - doc_ids.count(None)} documents but the "
+                f"{config['backend']} index holds {len(backend)}; the folder is damaged, rebuild it"
+            )
+        if model is None and with_model:
+            if model_ref.name_or_path is None:
+                raise ValueError(f"{folder} was built with an in-memory model; pass model= to load it")
+            model = load_model(model_ref.name_or_path)
+        if model is not None:
+            model_ref.check(model)
+        return cls(backend, model_ref, doc_ids, rescore=config["rescore"], model=model)
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The parsed ``index_config.json`` of ``folder``, or IndexFormatError saying what is wrong."""
+    config_path = folder / CONFIG_FILE
+    if not folder.is_dir():
+        raise FileNotFoundError(f"index folder {str(folder)!r} does not exist")
+    if not config_path.is_file():
+        raise IndexFormatError(
+            f"{str(folder)!r} is not a ternembed index (no {CONFIG_FILE}); build one with `ternembed index`"
+        )
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("format_version") != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{config_path} has format version {config.get('format_version')!r}; this ternembed reads "
+            f"version {FORMAT_VERSION}; rebuild the index"
+        )
+    return config
