@@ -1,0 +1,116 @@
+"""`ternembed distill`: train a ternary student from a full-precision teacher on unlabeled texts."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+NAME = "distill"
+HELP = "Distill a ternary copy of an embedding model from the original (self-taught, unlabeled texts)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ternembed.config import (
+        ACTIVATION_MODES,
+        EMBEDDING_PRECISIONS,
+        STORAGE_FORMATS,
+        THRESHOLD_RULES,
+        TernaryConfig,
+    )
+    from ternembed.distill.arguments import LR_SCHEDULES, DistillArguments
+
+    defaults = {f.name: f.default for f in dataclasses.fields(DistillArguments)}
+    ternary = TernaryConfig()
+    parser.add_argument(
+        "model", help="teacher: a model name (all-MiniLM-L6-v2) or a sentence-transformers folder"
+    )
+    parser.add_argument("--out", required=True, help="output folder of the packed ternary student")
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", nargs="+", default=[], metavar="PATH",
+                      help=".txt (one text per line), .jsonl/.csv/.parquet, folders of those, or a saved "
+                           "datasets folder; default: WordNet glosses and examples outside the eval suite")  # fmt: skip
+    data.add_argument("--text-field", default=defaults["text_field"], help="column/key holding the text")
+    data.add_argument("--max-texts", type=int, default=None, help="use a seeded sample of at most N texts")
+    data.add_argument(
+        "--max-seq-length", type=int, default=defaults["max_seq_length"], help="truncate to N tokens"
+    )
+    training = parser.add_argument_group("training")
+    length = training.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, default=defaults["epochs"], help="passes over the corpus")
+    length.add_argument("--max-steps", type=int, default=None, help="optimizer steps (instead of --epochs)")
+    training.add_argument(
+        "--batch-size", type=int, default=defaults["batch_size"], help="texts per forward pass"
+    )
+    training.add_argument(
+        "--grad-accum", type=int, default=defaults["grad_accum"], help="forward passes per step"
+    )
+    training.add_argument("--lr", type=float, default=defaults["lr"], help="peak learning rate (AdamW)")
+    training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults["lr_schedule"],
+                          help="decay after warm-up")  # fmt: skip
+    training.add_argument("--warmup-ratio", type=float, default=defaults["warmup_ratio"])
+    training.add_argument("--weight-decay", type=float, default=defaults["weight_decay"])
+    training.add_argument("--loss", default=defaults["loss"],
+                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, e.g. 'hidden:1,cos:1'")  # fmt: skip
+    training.add_argument("--rkd-temperature", type=float, default=defaults["rkd_temperature"])
+    training.add_argument("--bf16", action="store_true", help="bf16 autocast for teacher and student")
+    training.add_argument("--seed", type=int, default=defaults["seed"])
+    quant = parser.add_argument_group("ternarization")
+    quant.add_argument("--granularity", default=ternary.granularity, help="tensor, row or group:N")
+    quant.add_argument("--threshold", choices=THRESHOLD_RULES, default=ternary.threshold)
+    quant.add_argument("--storage", choices=STORAGE_FORMATS, default=ternary.storage)
+    quant.add_argument("--embeddings", choices=EMBEDDING_PRECISIONS, default=ternary.embeddings)
+    quant.add_argument("--activations", choices=ACTIVATION_MODES, default=ternary.activations)
+    run = parser.add_argument_group("run")
+    run.add_argument("--eval-every", type=int, default=defaults["eval_every"],
+                     help="held-out evaluation every N steps (0: at the end only)")  # fmt: skip
+    run.add_argument("--eval-texts", type=int, default=defaults["eval_texts"], help="held-out texts")
+    run.add_argument("--save-every", type=int, default=defaults["save_every"],
+                     help="checkpoint every N steps; a kill loses at most N steps")  # fmt: skip
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run in the same --out")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ternembed.config import TernaryConfig
+    from ternembed.distill import DistillArguments, distill
+
+    config = TernaryConfig(
+        granularity=args.granularity,
+        threshold=args.threshold,
+        storage=args.storage,
+        embeddings=args.embeddings,
+        activations=args.activations,
+    )
+    distill_args = DistillArguments(
+        teacher=args.model,
+        out=args.out,
+        data=tuple(args.data),
+        text_field=args.text_field,
+        max_texts=args.max_texts,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        max_seq_length=args.max_seq_length,
+        lr=args.lr,
+        lr_schedule=args.lr_schedule,
+        warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay,
+        loss=args.loss,
+        rkd_temperature=args.rkd_temperature,
+        eval_every=args.eval_every,
+        eval_texts=args.eval_texts,
+        save_every=args.save_every,
+        seed=args.seed,
+        bf16=args.bf16,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
+    result = distill(distill_args, config)
+    if result.out is not None:
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.final_eval.items() if k != "step")
+        print(f"saved {result.out} ({result.steps} steps, {result.train_seconds:.0f} s, "
+              f"{result.items_per_second:.1f} texts/s{'; held-out ' + metrics if metrics else ''})")  # fmt: skip
+    return 0

@@ -1,0 +1,118 @@
+"""DistillArguments: every setting of a distillation run, validated and serialisable."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ternembed.distill.losses import LossSpec
+
+LrSchedule = Literal["constant", "linear", "cosine"]
+LR_SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine")
+
+TRAINING_FIELDS = (
+    "teacher", "data", "text_field", "max_texts", "epochs", "max_steps", "batch_size", "grad_accum",
+    "max_seq_length", "lr", "lr_schedule", "warmup_ratio", "weight_decay", "max_grad_norm", "loss",
+    "rkd_temperature", "seed", "bf16", "eval_texts",
+)  # fmt: skip
+"""Fields that must not change when a run is resumed (they change what is trained)."""
+
+
+class ArgumentError(ValueError):
+    """A distillation setting is out of range."""
+
+
+@dataclass(frozen=True)
+class DistillArguments:
+    """Settings of one run (the ternarization itself is a separate :class:`~ternembed.TernaryConfig`).
+
+    Attributes:
+        teacher: model name or folder of the full-precision teacher.
+        out: output folder of the frozen student.
+        data: corpus paths; empty means the default WordNet corpus.
+        text_field: column/key of the text in .jsonl, .csv, .parquet and datasets.
+        max_texts: use a seeded sample of at most this many texts.
+        epochs: passes over the training texts (ignored when ``max_steps`` is set).
+        max_steps: optimizer steps to run; wraps around the corpus as needed.
+        batch_size: items per forward pass on each process.
+        grad_accum: forward passes per optimizer step.
+        max_seq_length: texts are truncated to this many tokens.
+        lr: peak learning rate of AdamW.
+        lr_schedule: after linear warm-up: ``constant``, ``linear`` decay to 0 or ``cosine`` decay to 0.
+        warmup_ratio: share of the steps spent warming up.
+        weight_decay: AdamW weight decay on the latent weights.
+        max_grad_norm: gradient clipping norm (0 turns it off).
+        loss: loss spec, e.g. ``"hidden:1,cos:1"`` (see :mod:`ternembed.distill.losses`).
+        rkd_temperature: temperature of the relational loss.
+        eval_every: held-out evaluation every N steps (0: only at the end).
+        eval_texts: size of the held-out slice kept out of training (at most a tenth of the corpus).
+        save_every: checkpoint every N steps (0: only at the end).
+        seed: seed of sampling, held-out split and batch order.
+        bf16: bf16 autocast for student and teacher.
+        overwrite: replace an existing output folder.
+        resume: continue an interrupted run from its last checkpoint.
+        progress: show a progress bar.
+    """
+
+    teacher: str
+    out: str
+    data: tuple[str, ...] = ()
+    text_field: str = "text"
+    max_texts: int | None = None
+    epochs: int = 1
+    max_steps: int | None = None
+    batch_size: int = 32
+    grad_accum: int = 1
+    max_seq_length: int = 128
+    lr: float = 2e-4
+    lr_schedule: LrSchedule = "linear"
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    loss: str = "hidden:1,cos:1"
+    rkd_temperature: float = 0.05
+    eval_every: int = 0
+    eval_texts: int = 256
+    save_every: int = 200
+    seed: int = 0
+    bf16: bool = False
+    overwrite: bool = False
+    resume: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", tuple(str(p) for p in self.data))
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum,
+                    "max_seq_length": self.max_seq_length}  # fmt: skip
+        for name, value in positive.items():
+            if value <= 0:
+                raise ArgumentError(f"{name} must be a positive integer, got {value}")
+        for name in ("max_steps", "max_texts"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ArgumentError(f"{name} must be a positive integer when given, got {value}")
+        for name in ("eval_every", "save_every", "eval_texts"):
+            if getattr(self, name) < 0:
+                raise ArgumentError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ArgumentError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ArgumentError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ArgumentError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not self.rkd_temperature > 0:
+            raise ArgumentError(f"rkd_temperature must be positive, got {self.rkd_temperature}")
+        LossSpec.parse(self.loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["data"] = list(self.data)
+        return data
+
+    def training_changes(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """Training-relevant fields that differ from a checkpoint's saved arguments: {name: (saved, now)}."""
+        now = self.to_dict()
+        return {
+            name: (saved.get(name), now[name]) for name in TRAINING_FIELDS if saved.get(name) != now[name]
+        }

@@ -1,0 +1,107 @@
+"""Training checkpoints: safetensors for tensors, JSON for scalars, swapped in atomically.
+
+``checkpoint/`` always holds one complete state. A new one is written to ``checkpoint.tmp/`` and
+renamed into place (the old one is first renamed to ``checkpoint.old/``), so a ``kill -9`` at any
+moment leaves either the new or the previous checkpoint readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+CHECKPOINT_DIR = "checkpoint"
+MODEL_FILE = "student.safetensors"
+OPTIMIZER_FILE = "optimizer.safetensors"
+STATE_FILE = "trainer_state.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing a file or does not match the run."""
+
+
+def save_checkpoint(
+    folder: Path, model_state: dict[str, torch.Tensor], optimizer_state: dict[str, Any], state: dict[str, Any]
+) -> Path:
+    """Write model, optimizer and trainer state under ``folder/checkpoint`` atomically; return its path."""
+    final, temporary, old = _paths(folder)
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    tensors, optimizer_meta = _flatten_optimizer_state(optimizer_state)
+    save_file({k: v.detach().contiguous().cpu() for k, v in model_state.items()}, temporary / MODEL_FILE)
+    save_file(tensors, temporary / OPTIMIZER_FILE)
+    (temporary / STATE_FILE).write_text(json.dumps({**state, "optimizer": optimizer_meta}, indent=2))
+    _fsync_folder(temporary)
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    temporary.rename(final)
+    _fsync_folder(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]] | None:
+    """(model state, optimizer state, trainer state) of the newest complete checkpoint, or None."""
+    final, _, old = _paths(folder)
+    source = final if final.exists() else old if old.exists() else None
+    if source is None:
+        return None
+    missing = [name for name in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE) if not (source / name).is_file()]
+    if missing:
+        raise CheckpointError(f"checkpoint {str(source)!r} lacks {missing}; start over with --overwrite")
+    state = json.loads((source / STATE_FILE).read_text())
+    optimizer_state = _unflatten_optimizer_state(load_file(source / OPTIMIZER_FILE), state.pop("optimizer"))
+    return load_file(source / MODEL_FILE), optimizer_state, state
+
+
+def _paths(folder: Path) -> tuple[Path, Path, Path]:
+    return folder / CHECKPOINT_DIR, folder / f"{CHECKPOINT_DIR}.tmp", folder / f"{CHECKPOINT_DIR}.old"
+
+
+def _flatten_optimizer_state(
+    optimizer_state: dict[str, Any],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split ``optimizer.state_dict()`` into named tensors and a JSON-able rest."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, values in optimizer_state["state"].items():
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}.{name}"] = value.detach().contiguous().cpu()
+            else:
+                scalars.setdefault(str(index), {})[name] = value
+    meta = {
+        "param_groups": optimizer_state["param_groups"],
+        "scalars": scalars,
+        "indices": list(optimizer_state["state"]),
+    }
+    return tensors, meta
+
+
+def _unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {
+        int(index): dict(meta["scalars"].get(str(index), {})) for index in meta["indices"]
+    }
+    for key, value in tensors.items():
+        index, name = key.split(".", 1)
+        state[int(index)][name] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's files and the folder entry itself, so a rename never exposes unwritten data."""
+    for path in [*folder.iterdir(), folder] if folder.is_dir() else [folder]:
+        if path.is_dir() and path != folder:
+            continue
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

@@ -1,0 +1,345 @@
+"""The distillation loop: frozen teacher, ternary student, straight-through training, checkpoints.
+
+The loop runs under `accelerate <https://huggingface.co/docs/accelerate>`_, so the same call works in
+one process, under ``torchrun`` (DDP; gloo on CPU, NCCL on GPUs) and under ``accelerate launch``.
+Every rank reads the same corpus and batch plan and takes its own share of each step's batches;
+only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ternembed.config import CONFIG_FILENAME, TernaryConfig
+from ternembed.distill.arguments import DistillArguments
+from ternembed.distill.batching import StepPlan
+from ternembed.distill.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ternembed.distill.corpus import corpus_fingerprint, load_texts
+from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidden_states
+from ternembed.distill.evaluation import embed_items, fidelity, to_device
+from ternembed.distill.losses import LossSpec, distillation_loss
+from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
+from ternembed.quantize import prepare, ternary_layers
+
+EVAL_BATCH_SIZE = 64
+
+
+class TeacherIsTernaryError(ValueError):
+    """The teacher is already a ternary model; distillation needs the full-precision original."""
+
+
+class CorpusTooSmallError(ValueError):
+    """The corpus cannot fill one optimizer step."""
+
+
+@dataclass
+class DistillResult:
+    """What a run produced (``out`` is None on ranks other than 0)."""
+
+    out: Path | None
+    steps: int
+    train_seconds: float
+    items_per_second: float
+    final_eval: dict[str, float] = field(default_factory=dict)
+
+
+def distill(
+    args: DistillArguments,
+    config: TernaryConfig | None = None,
+    *,
+    teacher: nn.Module | None = None,
+    items: Sequence[Any] | None = None,
+    encoder: BatchEncoder | None = None,
+) -> DistillResult:
+    """Distill a ternary student from ``args.teacher`` and save it, frozen, to ``args.out``.
+
+    Args:
+        args: the run's settings.
+        config: how the student is ternarized (default :class:`TernaryConfig`).
+        teacher: an already loaded full-precision model (default: load ``args.teacher`` as a
+            SentenceTransformer).
+        items: training items (default: texts from ``args.data``); images for a vision encoder.
+        encoder: the :class:`BatchEncoder` for the items (default: :class:`TextBatchEncoder`).
+    """
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    config = config or TernaryConfig()
+    spec = LossSpec.parse(args.loss)
+    accelerator = Accelerator(
+        mixed_precision="bf16" if args.bf16 else "no",
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+    _set_threads(accelerator.device)
+    main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+    folder = RunFolder(args.out)
+    if folder.finished and args.resume and not args.overwrite:
+        return _already_finished(folder, main)
+    folder.check(args.overwrite, args.resume)
+
+    teacher = teacher if teacher is not None else load_teacher(args.teacher)
+    _check_full_precision(teacher, args.teacher)
+    if encoder is None:
+        teacher.max_seq_length = args.max_seq_length
+        encoder = TextBatchEncoder(teacher, args.max_seq_length)
+    if items is None:
+        items = load_texts(args.data, args.text_field, args.max_texts, args.seed)
+    train_items, eval_items = _split_held_out(items, args.eval_texts, args.seed)
+    plan = StepPlan(encoder.lengths(train_items), args.batch_size, args.grad_accum, world, args.seed)
+    if plan.steps_per_epoch == 0:
+        raise CorpusTooSmallError(
+            f"{len(train_items)} training items cannot fill one optimizer step of {plan.batches_per_step} "
+            f"batches of {args.batch_size}; lower --batch-size or --grad-accum, or add data"
+        )
+    total_steps = args.max_steps or plan.steps_per_epoch * args.epochs
+    fingerprint = corpus_fingerprint([str(item) for item in items])
+
+    device = accelerator.device
+    teacher.to(device).eval().requires_grad_(False)
+    student = prepare(copy.deepcopy(teacher), config).to(device).eval()
+    set_hidden_states(teacher, spec.needs_hidden_states)
+    set_hidden_states(student, spec.needs_hidden_states)
+    student.requires_grad_(True)
+    parameters = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=args.weight_decay)
+
+    start_step, train_seconds, items_seen, history = 0, 0.0, 0, []
+    checkpoint = load_checkpoint(folder.partial) if args.resume else None
+    if checkpoint is not None:
+        model_state, optimizer_state, state = checkpoint
+        _check_resumable(state, args, config, fingerprint, world)
+        student.load_state_dict(model_state)
+        optimizer.load_state_dict(optimizer_state)
+        start_step, train_seconds, history = state["step"], state["train_seconds"], state["history"]
+        items_seen = state["items_seen"]
+        _log(main, f"resuming {folder.partial} from step {start_step}/{total_steps}")
+    if main:
+        folder.open(args.overwrite, args.resume)
+    accelerator.wait_for_everyone()
+
+    wrapped, optimizer = accelerator.prepare(student, optimizer)
+    teacher_eval = (
+        embed_items(encoder, teacher, eval_items, EVAL_BATCH_SIZE, device, accelerator.autocast)
+        if main and len(eval_items) > 1
+        else None
+    )
+
+    def evaluate(step: int) -> dict[str, float]:
+        if teacher_eval is None:
+            return {}
+        student_eval = embed_items(
+            encoder, student, eval_items, EVAL_BATCH_SIZE, device, accelerator.autocast
+        )
+        metrics = {"step": step, **fidelity(teacher_eval, student_eval)}
+        history.append(metrics)
+        return metrics
+
+    def state(step: int) -> dict[str, Any]:
+        return {
+            "step": step, "total_steps": total_steps, "train_seconds": train_seconds, "items_seen": items_seen,
+            "history": history,
+            "arguments": args.to_dict(), "ternary_config": config.to_dict(), "corpus_fingerprint": fingerprint,
+            "world_size": world,
+        }  # fmt: skip
+
+    progress = _progress_bar(total_steps, start_step, main and args.progress)
+    session_items, session_seconds = 0, 0.0
+    for step in range(start_step, total_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, total_steps, args)
+        started = time.perf_counter()
+        loss_terms: dict[str, float] = {}
+        for micro_step in range(args.grad_accum):
+            indices = plan.batch(step, micro_step, rank)
+            batch = to_device(encoder.collate([train_items[i] for i in indices]), device)
+            with torch.no_grad(), accelerator.autocast():
+                teacher_output = encoder.encode(teacher, batch, spec.needs_hidden_states)
+            last = micro_step == args.grad_accum - 1
+            with nullcontext() if last else accelerator.no_sync(wrapped):
+                student_output = encoder.encode(wrapped, batch, spec.needs_hidden_states)
+                loss, terms = distillation_loss(spec, student_output, teacher_output, args.rkd_temperature)
+                accelerator.backward(loss / args.grad_accum)
+            for name, value in terms.items():
+                loss_terms[name] = loss_terms.get(name, 0.0) + value / args.grad_accum
+            session_items += len(indices) * world
+            items_seen += len(indices) * world
+        if args.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(parameters, args.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        session_seconds += time.perf_counter() - started
+        train_seconds += time.perf_counter() - started
+        done = step + 1
+        progress.update(1)
+        progress.set_postfix(
+            loss=f"{float(loss.detach()):.4g}",
+            items_s=f"{session_items / session_seconds:.0f}",
+            refresh=False,
+        )
+        if main and args.eval_every and done % args.eval_every == 0 and done < total_steps:
+            progress.write(_format_metrics(evaluate(done), loss_terms))
+        if args.save_every and done % args.save_every == 0 and done < total_steps:
+            if main:
+                save_checkpoint(folder.partial, student.state_dict(), optimizer.state_dict(), state(done))
+            accelerator.wait_for_everyone()
+    progress.close()
+
+    items_per_second = items_seen / train_seconds if train_seconds > 0 else 0.0
+    if main:
+        save_checkpoint(folder.partial, student.state_dict(), optimizer.state_dict(), state(total_steps))
+        final_eval = evaluate(total_steps)
+        _log(main, f"trained {total_steps} steps in {train_seconds:.1f} s ({items_per_second:.1f} items/s); "
+             + _format_metrics(final_eval, {}))  # fmt: skip
+        run_config = {
+            **state(total_steps), "items_per_second": items_per_second, "final_eval": final_eval,
+            "corpus": {"items": len(items), "train_items": len(train_items), "held_out_items": len(eval_items),
+                       "fingerprint": fingerprint, "data": list(args.data) or "wordnet training_texts"},
+            "device": str(device), "versions": _versions(),
+        }  # fmt: skip
+        out = folder.finish(lambda path: _save_student(student, path, config, run_config))
+    else:
+        out, final_eval = None, {}
+    accelerator.wait_for_everyone()
+    return DistillResult(out, total_steps, train_seconds, items_per_second, final_eval)
+
+
+def load_teacher(name_or_path: str) -> nn.Module:
+    """The full-precision SentenceTransformer to distill from; refuses a packed ternary folder."""
+    from ternembed.models import load_sentence_transformer, resolve_model
+
+    path = resolve_model(name_or_path)
+    if (Path(path) / CONFIG_FILENAME).is_file():
+        raise TeacherIsTernaryError(
+            f"teacher {name_or_path!r} is a ternary model ({CONFIG_FILENAME} found); "
+            "distill from the full-precision original instead"
+        )
+    return load_sentence_transformer(path)
+
+
+def learning_rate(step: int, total_steps: int, args: DistillArguments) -> float:
+    """Linear warm-up to ``args.lr``, then the schedule's decay, as a pure function of the step."""
+    warmup = int(args.warmup_ratio * total_steps)
+    if step < warmup:
+        return args.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    if args.lr_schedule == "linear":
+        return args.lr * (1.0 - progress)
+    if args.lr_schedule == "cosine":
+        return args.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return args.lr
+
+
+def _check_full_precision(teacher: nn.Module, name: str) -> None:
+    if ternary_layers(teacher):
+        raise TeacherIsTernaryError(
+            f"teacher {name!r} already holds {len(ternary_layers(teacher))} ternary layers; "
+            "distill from the full-precision original instead"
+        )
+
+
+def _split_held_out(items: Sequence[Any], eval_items: int, seed: int) -> tuple[list[Any], list[Any]]:
+    """A seeded held-out slice of at most a tenth of the items, and the rest for training."""
+    import random
+
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    count = min(eval_items, len(items) // 10)
+    return [items[i] for i in sorted(order[count:])], [items[i] for i in sorted(order[:count])]
+
+
+def _check_resumable(
+    state: dict[str, Any], args: DistillArguments, config: TernaryConfig, fingerprint: str, world: int
+) -> None:
+    changes = args.training_changes(state["arguments"])
+    problems = [f"{name}: checkpoint {old!r}, now {new!r}" for name, (old, new) in changes.items()]
+    if state["ternary_config"] != config.to_dict():
+        problems.append(f"ternary config: checkpoint {state['ternary_config']}, now {config.to_dict()}")
+    if state["corpus_fingerprint"] != fingerprint:
+        problems.append("the corpus texts differ from the checkpoint's")
+    if state["world_size"] != world:
+        problems.append(f"processes: checkpoint {state['world_size']}, now {world}")
+    if problems:
+        raise CheckpointError(
+            "cannot resume, the run's settings changed: " + "; ".join(problems) + ". Use the same settings, "
+            "or --overwrite to start over"
+        )
+
+
+def _save_student(
+    student: nn.Module, folder: Path, config: TernaryConfig, run_config: dict[str, Any]
+) -> None:
+    """Freeze the student and save it in the packed ternembed format, with the run config beside it."""
+    from ternembed.io import save
+    from ternembed.quantize import freeze
+
+    student = freeze(student.cpu(), config)
+    quality = {f"held_out_{k}": v for k, v in run_config["final_eval"].items() if k != "step"}
+    save(student, folder, config, base_model=run_config["arguments"]["teacher"], quality=quality or None)
+    (folder / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2))
+
+
+def _already_finished(folder: RunFolder, main: bool) -> DistillResult:
+    run_config = json.loads((folder.out / RUN_CONFIG_FILE).read_text())
+    if main:
+        folder.discard_partial()
+        _log(main, f"{folder.out} is already a finished run; nothing to resume")
+    return DistillResult(
+        folder.out if main else None,
+        run_config["step"],
+        run_config["train_seconds"],
+        run_config["items_per_second"],
+        run_config["final_eval"],
+    )
+
+
+def _set_threads(device: torch.device) -> None:
+    """Split the CPU cores between the local processes unless the user set OMP_NUM_THREADS."""
+    if device.type != "cpu" or "OMP_NUM_THREADS" in os.environ:
+        return
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_processes))
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True, desc="distill"
+    )
+
+
+def _format_metrics(metrics: dict[str, float], loss_terms: dict[str, float]) -> str:
+    parts = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()]
+    parts += [f"loss.{k}={v:.4g}" for k, v in loss_terms.items()]
+    return " ".join(parts)
+
+
+def _log(main: bool, message: str) -> None:
+    if main:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _versions() -> dict[str, str]:
+    import sentence_transformers
+    import transformers
+
+    from ternembed import __version__
+
+    return {
+        "ternembed": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+    }
