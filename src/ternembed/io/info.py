@@ -13,7 +13,7 @@ from typing import Any
 from safetensors import safe_open
 
 from ternembed.formats import get_format
-from ternembed.io.validate import read_manifest, weights_path
+from ternembed.io.validate import check_weights, read_manifest, weights_path
 
 FP32_BYTES = 4
 SAFETENSORS_ALIGNMENT = 8
@@ -37,8 +37,6 @@ class ModelInfo:
 
     path: str
     base_model: str | None
-    ternary_config: dict[str, Any]
-    layers: list[LayerInfo]
     linear_weights: int
     linear_bits_per_weight: float
     scale_bits_per_weight: float
@@ -51,6 +49,8 @@ class ModelInfo:
     weights_bytes: int
     fp32_weights_bytes: int
     ratio: float
+    ternary_config: dict[str, Any]
+    layers: list[LayerInfo]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +61,7 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
     root = Path(folder)
     manifest = read_manifest(root)
     weights_file = weights_path(root)
+    check_weights(weights_file, manifest)
     layers: list[LayerInfo] = []
     code_bytes = zeros = weights = scale_bytes = 0
     scales: list[float] = []
