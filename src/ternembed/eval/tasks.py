@@ -67,7 +67,7 @@ BUILTIN_TASKS = {
             "wordnet-clustering",
             "text",
             "v_measure",
-            "WordNet topic clustering: glosses of up to 96 synsets per lexicographer file, k-means. V-measure.",
+            "WordNet topic clustering: glosses of up to 64 synsets per lexicographer file, k-means. V-measure.",
         ),
         BuiltinTask(
             "wordnet-pairs",

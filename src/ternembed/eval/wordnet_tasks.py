@@ -35,7 +35,7 @@ class WordNetSizes:
 
 
 SIZES: dict[str, WordNetSizes] = {
-    "full": WordNetSizes(20_000, 1_000, 1_000, 96, 96, 96, 1_000),
+    "full": WordNetSizes(20_000, 1_000, 1_000, 64, 64, 64, 1_000),
     "quick": WordNetSizes(2_000, 100, 100, 16, 16, 16, 150),
 }
 
