@@ -14,6 +14,7 @@ from ternembed.index.corpus import Document, count_lines, read_corpus
 from ternembed.index.errors import CorpusError
 from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import Precision
+from ternembed.index.rescore_store import RescoreFrom
 from ternembed.index.search_index import SearchIndex
 
 DEFAULT_CHUNK_SIZE = 2048
@@ -28,6 +29,7 @@ def build_index(
     backend: BackendName = "faiss-hnsw",
     precision: Precision = "float32",
     rescore: int | None = None,
+    rescore_from: RescoreFrom = "codes",
     batch_size: int = 32,
     id_field: str = "id",
     text_field: str = "text",
@@ -42,7 +44,7 @@ def build_index(
         model: a model name or folder (recorded in the index), or a loaded SentenceTransformer.
         corpus: JSON-lines file with one ``{id_field: ..., text_field: ...}`` object per line.
         out: folder to write; an existing index there is replaced only once the new one is complete.
-        backend, precision, rescore, params: see :meth:`SearchIndex.create`.
+        backend, precision, rescore, rescore_from, params: see :meth:`SearchIndex.create`.
         batch_size: encoding batch size.
         chunk_size: documents encoded and added at a time.
         model_name: how to load an in-memory ``model`` again (recorded in the index).
@@ -61,6 +63,7 @@ def build_index(
         backend=backend,
         precision=precision,
         rescore=rescore,
+        rescore_from=rescore_from,
         expected_count=total,
         **params,
     )

@@ -20,6 +20,7 @@ from ternembed.index.backends.base import VectorBackend, check_vectors
 from ternembed.index.errors import IndexFormatError
 from ternembed.index.model_ref import ModelReference, encode_texts, load_model
 from ternembed.index.precision import Precision, check_precision, code_bytes_per_vector
+from ternembed.index.rescore_store import RESCORE_FROM, RescoreFrom, RescoreStore
 from ternembed.index.storage import CONFIG_FILE, IDS_FILE, write_folder_atomically
 
 FORMAT_VERSION = 1
@@ -39,8 +40,10 @@ class SearchIndex:
         doc_ids: list[str | None] | None = None,
         rescore: int = 0,
         model=None,
+        rescore_store: RescoreStore | None = None,
     ) -> None:
         self.backend = backend
+        self.rescore_store = rescore_store
         self.model_ref = model_ref
         self.rescore = int(rescore)
         self.model = model
@@ -56,6 +59,7 @@ class SearchIndex:
         backend: BackendName = "faiss-hnsw",
         precision: Precision = "float32",
         rescore: int | None = None,
+        rescore_from: RescoreFrom = "codes",
         expected_count: int | None = None,
         **params: Any,
     ) -> SearchIndex:
@@ -66,6 +70,8 @@ class SearchIndex:
             backend: ANN library and structure.
             precision: stored embedding precision.
             rescore: candidates re-ranked by the float query; default ``DEFAULT_RESCORE`` for int8/binary, 0 for float32.
+            rescore_from: re-rank against the index's own ``codes``, or against extra ``int8``/``float32``
+                vectors kept on disk and memory-mapped (sentence-transformers' binary + int8 recipe).
             expected_count: about how many documents will be added (sizes IVF lists).
             params: backend options (``m``, ``ef_construction``, ``ef_search``, ``nlist``, ``nprobe``).
         """
@@ -80,8 +86,17 @@ class SearchIndex:
             rescore = 0 if precision == "float32" else DEFAULT_RESCORE
         if rescore < 0:
             raise ValueError(f"rescore must be >= 0 candidates, got {rescore}")
+        if rescore_from not in RESCORE_FROM:
+            raise ValueError(
+                f"unknown rescore_from {rescore_from!r}; choose one of {', '.join(RESCORE_FROM)}"
+            )
+        if rescore_from != "codes" and precision == "float32":
+            raise ValueError(
+                "rescore_from only applies to int8 or binary indexes; float32 codes are already exact"
+            )
+        store = None if rescore_from == "codes" else RescoreStore(rescore_from, model_ref.dimension)
         vectors = create_backend(backend, model_ref.dimension, precision, expected_count, **params)
-        return cls(vectors, model_ref, rescore=rescore, model=model)
+        return cls(vectors, model_ref, rescore=rescore, model=model, rescore_store=store)
 
     @property
     def dimension(self) -> int:
@@ -100,6 +115,11 @@ class SearchIndex:
     def index_bytes_per_vector(self) -> float:
         """Serialized index size per stored vector: codes plus graph links, lists and id maps."""
         return self.backend.index_bytes / max(len(self), 1)
+
+    @property
+    def rescore_bytes_per_vector(self) -> int:
+        """Bytes per vector of the on-disk rescoring store (0 when rescoring uses the index's codes)."""
+        return self.rescore_store.bytes_per_vector if self.rescore_store else 0
 
     @property
     def doc_ids(self) -> list[str]:
@@ -139,6 +159,8 @@ class SearchIndex:
             seen.add(doc_id)
         start = len(self._doc_ids)
         self.backend.add(np.arange(start, start + len(ids), dtype=np.int64), vectors)
+        if self.rescore_store is not None:
+            self.rescore_store.append(vectors)
         self._doc_ids.extend(ids)
         self._labels.update((doc_id, start + offset) for offset, doc_id in enumerate(ids))
 
@@ -190,7 +212,8 @@ class SearchIndex:
         """Re-rank candidates by the float query against their decoded stored codes."""
         valid = labels >= 0
         candidates = np.zeros((*labels.shape, self.dimension), dtype=np.float32)
-        candidates[valid] = self.backend.reconstruct(labels[valid])
+        store = self.rescore_store
+        candidates[valid] = store.vectors(labels[valid]) if store else self.backend.reconstruct(labels[valid])
         scores = np.einsum("qd,qcd->qc", queries, candidates)
         scores[~valid] = -np.inf
         order = np.argsort(-scores, axis=1, kind="stable")
@@ -212,6 +235,8 @@ class SearchIndex:
 
         def write(folder: Path) -> None:
             self.backend.save(folder / self.backend.file_name)
+            if self.rescore_store is not None:
+                self.rescore_store.save(folder)
             with open(folder / IDS_FILE, "w", encoding="utf-8") as file:
                 for doc_id in self._doc_ids:
                     file.write(json.dumps(doc_id, ensure_ascii=False) + "\n")
@@ -222,6 +247,7 @@ class SearchIndex:
                 "dimension": self.dimension,
                 "count": len(self),
                 "rescore": self.rescore,
+                "rescore_from": self.rescore_store.precision if self.rescore_store else "codes",
                 "build_params": self.backend.build_config(),
                 "search_params": self.backend.get_params(),
                 "bytes_per_vector": self.bytes_per_vector,
@@ -261,7 +287,10 @@ class SearchIndex:
             model = load_model(model_ref.name_or_path)
         if model is not None:
             model_ref.check(model)
-        return cls(backend, model_ref, doc_ids, rescore=config["rescore"], model=model)
+        store = None
+        if config["rescore_from"] != "codes":
+            store = RescoreStore.load(folder, config["rescore_from"], config["dimension"])
+        return cls(backend, model_ref, doc_ids, rescore=config["rescore"], model=model, rescore_store=store)
 
 
 def read_config(folder: Path) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""`ternembed bench-ann MODEL_OR_DIR --task NAME_OR_BEIR_DIR`: ANN quality, speed and memory vs exact search."""
+
+from __future__ import annotations
+
+import argparse
+
+from ternembed.index.backends import BACKEND_NAMES
+from ternembed.index.precision import PRECISIONS
+
+NAME = "bench-ann"
+HELP = (
+    "Benchmark ANN search with a model (and a baseline): nDCG@10/Recall@10 vs exact search, QPS sweeps, "
+    "build time, bytes per vector, end-to-end latency; writes JSON, Markdown and a Pareto PNG."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ternembed.models import DEFAULT_MODEL
+
+    parser.add_argument(
+        "model", help="model under test: name, sentence-transformers folder or ternary folder"
+    )
+    parser.add_argument(
+        "--task",
+        required=True,
+        help="'wordnet-retrieval' or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_MODEL,
+        help=f"reference model, usually the teacher (default {DEFAULT_MODEL})",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="benchmark the model alone")
+    parser.add_argument(
+        "--out", default="ann-report", help="report folder (ann_bench.json, ann_bench.md, ann_pareto.png)"
+    )
+    parser.add_argument("--backends", nargs="+", choices=BACKEND_NAMES, default=list(BACKEND_NAMES))
+    parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=list(PRECISIONS))
+    parser.add_argument(
+        "--rescore", type=int, default=40, metavar="K", help="candidates re-ranked for int8/binary"
+    )
+    parser.add_argument("--size", choices=("full", "quick"), default="full", help="size of built-in tasks")
+    parser.add_argument(
+        "--timing-queries", type=int, default=300, help="queries timed one at a time per operating point"
+    )
+    parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
+
+
+def run(args: argparse.Namespace) -> int:
+    import shlex
+
+    from ternembed.index.bench import BenchSettings, run_bench
+    from ternembed.index.report import write_report
+
+    same_model = args.baseline == args.model
+    settings = BenchSettings(
+        backends=tuple(args.backends),
+        precisions=tuple(args.precisions),
+        rescore=args.rescore,
+        timing_queries=args.timing_queries,
+        batch_size=args.batch_size,
+    )
+    report = run_bench(
+        args.model,
+        args.task,
+        baseline=None if args.no_baseline or same_model else args.baseline,
+        settings=settings,
+        task_size=args.size,
+    )
+    command = shlex.join(
+        ["ternembed", "bench-ann", args.model, "--task", args.task]
+        + (["--no-baseline"] if args.no_baseline else ["--baseline", args.baseline])
+        + ["--backends", *args.backends, "--precisions", *args.precisions, "--rescore", str(args.rescore)]
+        + ["--size", args.size, "--out", args.out]
+    )
+    paths = write_report(report, args.out, command=command)
+    for check in report["checks"]:
+        print(f"{'met' if check['met'] else 'NOT met'}: {check['check']} ({check['detail']})")
+    print(f"wrote {paths['markdown']}, {paths['json']} and {paths['plot']}")
+    return 0

@@ -1,0 +1,73 @@
+"""`ternembed index MODEL_OR_DIR --corpus docs.jsonl --out IDX`: embed a corpus and save an ANN index."""
+
+from __future__ import annotations
+
+import argparse
+
+from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
+from ternembed.index.precision import PRECISIONS
+from ternembed.index.rescore_store import RESCORE_FROM
+
+NAME = "index"
+HELP = "Embed a JSON-lines corpus with a model and save an ANN index folder (faiss or usearch)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model name, sentence-transformers folder or ternary folder")
+    parser.add_argument("--corpus", required=True, help="JSON-lines file, one {id, text} object per line")
+    parser.add_argument("--out", required=True, help="index folder to write (an existing index is replaced)")
+    parser.add_argument(
+        "--backend", choices=BACKEND_NAMES, default=DEFAULT_BACKEND, help="ANN library/structure"
+    )
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="float32", help="stored embedding precision"
+    )
+    parser.add_argument(
+        "--rescore",
+        type=int,
+        metavar="K",
+        help="re-rank the top K candidates with the float query (default 40 for int8/binary, 0 for float32)",
+    )
+    parser.add_argument(
+        "--rescore-from",
+        choices=RESCORE_FROM,
+        default="codes",
+        help="rescore against the index's own codes, or extra int8/float32 vectors kept on disk (memory-mapped)",
+    )
+    parser.add_argument("--batch-size", type=int, default=32, help="encoding batch size")
+    parser.add_argument("--id-field", default="id", help="JSON field holding the document id")
+    parser.add_argument("--text-field", default="text", help="JSON field holding the document text")
+    parser.add_argument("--m", type=int, help="HNSW neighbours per node (faiss-hnsw, usearch; default 32)")
+    parser.add_argument("--ef-construction", type=int, help="HNSW build beam width (default 80)")
+    parser.add_argument("--ef-search", type=int, help="HNSW search beam width (default 64)")
+    parser.add_argument("--nlist", type=int, help="IVF lists (faiss-ivf; default 4 sqrt(n))")
+    parser.add_argument("--nprobe", type=int, help="IVF lists searched (faiss-ivf; default 16)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from ternembed.index import build_index
+
+    options = ("m", "ef_construction", "ef_search", "nlist", "nprobe")
+    params = {name: getattr(args, name) for name in options if getattr(args, name) is not None}
+    start = time.perf_counter()
+    index = build_index(
+        args.model,
+        args.corpus,
+        args.out,
+        backend=args.backend,
+        precision=args.precision,
+        rescore=args.rescore,
+        rescore_from=args.rescore_from,
+        batch_size=args.batch_size,
+        id_field=args.id_field,
+        text_field=args.text_field,
+        **params,
+    )
+    print(
+        f"indexed {len(index)} documents into {args.out} in {time.perf_counter() - start:.1f}s: "
+        f"{index.backend.name}, {index.precision}, {index.dimension} dims, {index.bytes_per_vector} B/vector codes, "
+        f"{index.index_bytes_per_vector:.0f} B/vector index, search params {index.get_params()}"
+    )
+    return 0

@@ -1,0 +1,344 @@
+"""bench-ann results as JSON, Markdown tables, the issue's Done-when checks and a recall/QPS Pareto PNG."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+NDCG_KEPT_MIN = 0.97
+"""Ternary model + HNSW must keep this share of the baseline's exact-search nDCG@10."""
+QUANTIZED_KEPT_MIN = 0.99
+"""int8/binary with rescoring must keep this share of float32 nDCG@10 ..."""
+QUANTIZED_MEMORY_MIN = 4.0
+"""... with at least this many times less index memory."""
+LATENCY_RATIO_MAX = 0.5
+"""Model's end-to-end query latency relative to the baseline's."""
+CURVE_STYLES = {
+    ("float32", "none"): ("-", "o"),
+    ("int8", "none"): ("--", "x"),
+    ("int8", "codes"): ("--", "s"),
+    ("binary", "none"): (":", "x"),
+    ("binary", "codes"): (":", "s"),
+    ("binary", "int8"): ("-.", "^"),
+    ("binary", "float32"): ("-.", "v"),
+    ("int8", "float32"): ("-.", "v"),
+}
+"""(precision, rescored from) -> (line style, marker) in the Pareto plot; colour is the backend."""
+
+
+def write_report(
+    report: dict[str, Any], out: str | os.PathLike, command: str | None = None
+) -> dict[str, Path]:
+    """Write ``ann_bench.json``, ``ann_bench.md`` and ``ann_pareto.png`` into folder ``out``.
+
+    Adds ``checks`` (see :func:`done_when_checks`) and ``command`` to ``report`` in place.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report["checks"] = done_when_checks(report)
+    if command:
+        report["command"] = command
+    paths = {"json": out / "ann_bench.json", "markdown": out / "ann_bench.md", "plot": out / "ann_pareto.png"}
+    paths["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    paths["markdown"].write_text(markdown(report, paths["plot"].name), encoding="utf-8")
+    plot_pareto(report, paths["plot"])
+    return paths
+
+
+def _config(entry: dict[str, Any], backend: str, precision: str) -> dict[str, Any] | None:
+    """The configuration of ``entry`` searching ``backend`` at ``precision`` without rescoring."""
+    for config in entry["configs"]:
+        if (config["backend"], config["precision"], config["rescore"]) == (backend, precision, 0):
+            return config
+    return None
+
+
+def config_label(config: dict[str, Any]) -> str:
+    """``faiss-hnsw binary +rescore 40 (int8 on disk)``-style name of a measured configuration."""
+    label = f"{config['backend']} {config['precision']}"
+    if config["rescore"]:
+        label += f" +rescore {config['rescore']}"
+        if config["rescore_from"] != "codes":
+            label += f" ({config['rescore_from']} on disk)"
+    return label
+
+
+def _point_at(config: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    return next((point for point in config["points"] if point["params"] == params), config["summary_point"])
+
+
+def done_when_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's acceptance checks on this report, each with its value, threshold and verdict."""
+    k = report["k"]
+    ndcg = f"ndcg_at_{k}"
+    models = {entry["role"]: entry for entry in report["models"]}
+    model, baseline = models["model"], models.get("baseline")
+    reference = baseline or model
+    checks = []
+    hnsw = _config(model, "faiss-hnsw", "float32")
+    if hnsw is not None:
+        point = hnsw["summary_point"]
+        kept = point[ndcg] / reference["exact"][ndcg]
+        checks.append(
+            {
+                "check": f"{model['name']} + faiss-hnsw keeps >= {NDCG_KEPT_MIN:.0%} of {reference['name']} + exact nDCG@{k}",
+                "value": kept,
+                "threshold": NDCG_KEPT_MIN,
+                "met": kept >= NDCG_KEPT_MIN,
+                "detail": f"{point[ndcg]:.4f} at {point['params']} vs {reference['exact'][ndcg]:.4f}",
+            }
+        )
+    for config in model["configs"]:
+        if config["precision"] == "float32" or config["rescore"] == 0:
+            continue
+        float_config = _config(model, config["backend"], "float32")
+        if float_config is None:
+            continue
+        float_point = float_config["summary_point"]
+        point = _point_at(config, float_point["params"])
+        kept = point[ndcg] / float_point[ndcg]
+        memory = config["memory_ratio_vs_float32"]
+        checks.append(
+            {
+                "check": f"{config_label(config)} keeps >= "
+                f"{QUANTIZED_KEPT_MIN:.0%} of float32 nDCG@{k} at >= {QUANTIZED_MEMORY_MIN:g}x less index memory",
+                "value": kept,
+                "threshold": QUANTIZED_KEPT_MIN,
+                "met": kept >= QUANTIZED_KEPT_MIN and memory >= QUANTIZED_MEMORY_MIN,
+                "detail": f"{point[ndcg]:.4f} vs {float_point[ndcg]:.4f} at {point['params']}; index memory "
+                f"{memory:.1f}x less (codes {4 * model['dimension'] / config['code_bytes_per_vector']:.0f}x)"
+                + (
+                    f"; plus {config['rescore_bytes_per_vector']} B/vector on disk"
+                    if config["rescore_bytes_per_vector"]
+                    else ""
+                ),
+            }
+        )
+    if baseline is not None and model["latency_ms"] and baseline["latency_ms"]:
+        ratio = model["latency_ms"]["end_to_end_median"] / baseline["latency_ms"]["end_to_end_median"]
+        checks.append(
+            {
+                "check": f"end-to-end query latency of {model['name']} <= {LATENCY_RATIO_MAX}x of {baseline['name']}",
+                "value": ratio,
+                "threshold": LATENCY_RATIO_MAX,
+                "met": ratio <= LATENCY_RATIO_MAX,
+                "detail": f"{model['latency_ms']['end_to_end_median']:.2f} ms vs "
+                f"{baseline['latency_ms']['end_to_end_median']:.2f} ms (median, encode + search)",
+            }
+        )
+    return checks
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _rescore_cell(config: dict[str, Any]) -> str:
+    if not config["rescore"]:
+        return "-"
+    return f"{config['rescore']}" + (
+        f" from {config['rescore_from']} on disk" if config["rescore_from"] != "codes" else ""
+    )
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in params.items()) or "exact"
+
+
+def markdown(report: dict[str, Any], plot_name: str) -> str:
+    """The report as Markdown: models, summary operating points, checks, every operating point."""
+    k = report["k"]
+    env = report["environment"]
+    lines = [
+        f"# ANN benchmark: {report['task']}",
+        "",
+        f"{report['corpus_size']} documents, {report['query_count']} queries, k={k}. {env['date']}; "
+        f"{env['processor']}, {env['cpu_count']} CPUs, torch threads {env['torch_threads']}, "
+        f"faiss {env['faiss']}, usearch {env['usearch']}. QPS: one query per call.",
+        "",
+    ]
+    if report.get("command"):
+        lines += ["```", report["command"], "```", ""]
+    lines += ["## Models: exact search and end-to-end latency", ""]
+    rows = []
+    for entry in report["models"]:
+        latency = entry["latency_ms"]
+        rows.append(
+            [
+                entry["name"],
+                entry["role"],
+                entry["dimension"],
+                f"{entry['exact'][f'ndcg_at_{k}']:.4f}",
+                f"{entry['exact'][f'recall_at_{k}']:.4f}",
+                f"{report['corpus_size'] / entry['corpus_encode_s']:.0f}",
+                f"{latency['encode_median']:.2f}" if latency else "-",
+                f"{latency['search_median']:.3f}" if latency else "-",
+                f"{latency['end_to_end_median']:.2f} / {latency['end_to_end_p90']:.2f}" if latency else "-",
+            ]
+        )
+    lines += _table(
+        [
+            "model",
+            "role",
+            "dim",
+            f"exact nDCG@{k}",
+            f"exact Recall@{k}",
+            "corpus docs/s",
+            "query encode ms",
+            "search ms",
+            "end-to-end ms (median / p90)",
+        ],
+        rows,
+    )
+    lines += [
+        "",
+        "Latency: one query at a time, encode + search on faiss-hnsw float32 at its default efSearch.",
+        "",
+        "## Indexes at the summary operating point",
+        "",
+        "Fastest point reaching k-NN recall >= 0.95 against exact search of the same model (else the most accurate). "
+        "Memory ratio: serialized float32 index bytes / this index's bytes, same backend. "
+        "Disk: rescoring vectors kept on disk and memory-mapped (only candidates' rows are read).",
+        "",
+    ]
+    rows = []
+    for entry in report["models"]:
+        for config in entry["configs"]:
+            point = config["summary_point"]
+            ratio = config["memory_ratio_vs_float32"]
+            rows.append(
+                [
+                    entry["name"],
+                    config["backend"],
+                    config["precision"],
+                    _rescore_cell(config),
+                    _params(point["params"]),
+                    f"{config['build_s']:.2f}",
+                    config["code_bytes_per_vector"],
+                    f"{config['index_bytes_per_vector']:.0f}",
+                    config["rescore_bytes_per_vector"] or "-",
+                    f"{ratio:.1f}x" if ratio else "-",
+                    f"{point['knn_recall']:.3f}",
+                    f"{point[f'ndcg_at_{k}']:.4f}",
+                    f"{point[f'recall_at_{k}']:.4f}",
+                    f"{point['qps']:.0f}",
+                ]
+            )
+    lines += _table(
+        [
+            "model",
+            "backend",
+            "precision",
+            "rescore",
+            "params",
+            "build s",
+            "code B/vec",
+            "index B/vec",
+            "disk B/vec",
+            "memory vs f32",
+            f"kNN recall@{k}",
+            f"nDCG@{k}",
+            f"Recall@{k}",
+            "QPS",
+        ],
+        rows,
+    )
+    lines += ["", "## Done-when checks", ""]
+    lines += _table(
+        ["check", "value", "threshold", "met", "detail"],
+        [
+            [c["check"], f"{c['value']:.3f}", c["threshold"], "yes" if c["met"] else "**no**", c["detail"]]
+            for c in report.get("checks", [])
+        ],
+    )
+    lines += ["", f"![recall vs QPS]({plot_name})", "", "## Every operating point", ""]
+    rows = [
+        [
+            entry["name"],
+            config["backend"],
+            config["precision"],
+            _rescore_cell(config),
+            _params(point["params"]),
+            f"{point['knn_recall']:.3f}",
+            f"{point[f'ndcg_at_{k}']:.4f}",
+            f"{point[f'recall_at_{k}']:.4f}",
+            f"{point['qps']:.0f}",
+        ]
+        for entry in report["models"]
+        for config in entry["configs"]
+        for point in config["points"]
+    ]
+    lines += _table(
+        [
+            "model",
+            "backend",
+            "precision",
+            "rescore",
+            "params",
+            f"kNN recall@{k}",
+            f"nDCG@{k}",
+            f"Recall@{k}",
+            "QPS",
+        ],
+        rows,
+    )
+    return "\n".join(lines) + "\n"
+
+
+def pareto_frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points not beaten on both quality (x) and speed (y), by decreasing x (ann-benchmarks' frontier)."""
+    frontier, best_speed = [], float("-inf")
+    for quality, speed in sorted(points, key=lambda point: (-point[0], -point[1])):
+        if speed > best_speed:
+            frontier.append((quality, speed))
+            best_speed = speed
+    return frontier
+
+
+def plot_pareto(report: dict[str, Any], path: Path) -> None:
+    """Recall-vs-QPS (top) and nDCG-vs-QPS (bottom) Pareto curves, one column per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = report["k"]
+    models = report["models"]
+    backends = sorted({config["backend"] for entry in models for config in entry["configs"]})
+    colors = {backend: plt.get_cmap("tab10")(i) for i, backend in enumerate(backends)}
+    figure, axes = plt.subplots(2, len(models), figsize=(max(11, 7 * len(models)), 12), squeeze=False)
+    for column, entry in enumerate(models):
+        for row, (metric, label) in enumerate(
+            (("knn_recall", f"k-NN recall@{k} vs exact"), (f"ndcg_at_{k}", f"nDCG@{k}"))
+        ):
+            ax = axes[row][column]
+            for config in entry["configs"]:
+                frontier = pareto_frontier([(point[metric], point["qps"]) for point in config["points"]])
+                name = config_label(config)
+                rescored_from = config["rescore_from"] if config["rescore"] else "none"
+                linestyle, marker = CURVE_STYLES[(config["precision"], rescored_from)]
+                ax.plot(
+                    [x for x, _ in frontier],
+                    [y for _, y in frontier],
+                    linestyle=linestyle,
+                    marker=marker,
+                    color=colors[config["backend"]],
+                    label=name,
+                )
+            if metric != "knn_recall":
+                ax.axvline(entry["exact"][metric], color="black", linewidth=0.8, label="exact float32")
+            ax.set_yscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylabel("queries per second (one at a time)")
+            ax.set_title(f"{entry['name']} ({entry['role']})", fontsize=9)
+            ax.grid(True, which="both", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=7)
+    figure.suptitle(f"ANN search on {report['task']}: Pareto frontiers (up and right is better)")
+    figure.tight_layout(rect=(0, 0.06 + 0.012 * len(labels) / 3, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
