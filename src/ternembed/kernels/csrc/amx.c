@@ -1,0 +1,177 @@
+/* AMX kernels (Sapphire Rapids and later).
+ *
+ * int8 activations: tdpbssd on int8 tiles straight from the blocked codes (a code block is one B tile).
+ * float activations: exact float through bf16 tiles. Ternary codes are exact in bf16, and every float
+ * activation is split into three bf16 parts hi + mid + lo that add up to it (8 + 8 + 8 significand
+ * bits), so three tdpbf16ps passes with fp32 accumulation reproduce the fp32 product to float rounding.
+ * Each task computes 32 rows x 32 outputs at a time: 2 A tiles, 2 B tiles, 4 accumulator tiles.
+ */
+#define _GNU_SOURCE
+#include "ternary_kernels.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <immintrin.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+#define TE_AMX __attribute__((target("amx-tile,amx-int8,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
+
+typedef struct {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} te_tile_config;
+
+int te_amx_enable(void) {
+    static int state = -1;
+    if (state < 0) {
+        __builtin_cpu_init();
+        state = __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") &&
+                __builtin_cpu_supports("amx-bf16") && __builtin_cpu_supports("avx512bf16") &&
+                syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    }
+    return state;
+}
+
+TE_AMX static void configure_tiles(void) {
+    te_tile_config config;
+    memset(&config, 0, sizeof(config));
+    config.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        config.rows[t] = 16;
+        config.colsb[t] = 64;
+    }
+    _tile_loadconfig(&config);
+}
+
+/* Split float rows into bf16 hi/mid/lo planes [3][m_padded][k_padded]; padding columns are zero. */
+TE_AMX void te_stage_bf16x3(const te_problem *p, int64_t row0, int64_t rows) {
+    const te_weights *w = p->w;
+    const int64_t plane = p->m_padded * w->k_padded;
+    uint16_t *base = (uint16_t *)p->stage;
+    for (int64_t r = row0; r < row0 + rows; r++) {
+        const float *src = p->x + r * p->ldx;
+        for (int64_t g = 0; g < w->ngroups; g++) {
+            int64_t len = w->k - g * w->group < w->group ? w->k - g * w->group : w->group;
+            uint16_t *dst = base + r * w->k_padded + g * w->group_padded;
+            for (int64_t k = 0; k < w->group_padded; k += 16) {
+                __mmask16 mask = len - k >= 16 ? 0xFFFF : len - k <= 0 ? 0 : (__mmask16)((1u << (len - k)) - 1);
+                __m512 x = _mm512_maskz_loadu_ps(mask, src + g * w->group + k);
+                for (int part = 0; part < 3; part++) {
+                    __m256i bf = (__m256i)_mm512_cvtneps_pbh(x);
+                    _mm256_storeu_si256((__m256i *)(dst + part * plane + k), bf);
+                    x = _mm512_sub_ps(x, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bf), 16)));
+                }
+            }
+        }
+    }
+}
+
+/* Accumulate the 4 result tiles (32 x 32) into total[32][32] with the group's output scales. */
+TE_AMX static void add_tiles_scaled(float *total, const float *tiles, const float *scales, int first) {
+    __m512 s0 = _mm512_loadu_ps(scales), s1 = _mm512_loadu_ps(scales + 16);
+    for (int r = 0; r < 32; r++) {
+        __m512 v0 = _mm512_mul_ps(_mm512_loadu_ps(tiles + r * 32), s0);
+        __m512 v1 = _mm512_mul_ps(_mm512_loadu_ps(tiles + r * 32 + 16), s1);
+        if (!first) {
+            v0 = _mm512_add_ps(v0, _mm512_loadu_ps(total + r * 32));
+            v1 = _mm512_add_ps(v1, _mm512_loadu_ps(total + r * 32 + 16));
+        }
+        _mm512_storeu_ps(total + r * 32, v0);
+        _mm512_storeu_ps(total + r * 32 + 16, v1);
+    }
+}
+
+TE_AMX void te_task_float_amx(TE_TASK_ARGS) {
+    const te_weights *w = p->w;
+    const int64_t kp = w->k_padded, kblocks = kp / 32, group_blocks = w->group_padded / 32;
+    const int64_t plane = p->m_padded * kp;
+    const uint16_t *stage = (const uint16_t *)p->stage;
+    float *tiles = (float *)scratch, *total = tiles + 32 * 32;
+    configure_tiles();
+    for (int64_t panel = panel0; panel < panel1 && panel * 32 < w->n; panel++) {
+        const uint16_t *b0 = w->bf16 + (2 * panel) * kblocks * 512, *b1 = b0 + kblocks * 512;
+        for (int64_t r0 = row0; r0 < row0 + rows; r0 += 32) {
+            for (int64_t g = 0; g < w->ngroups; g++) {
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+                for (int64_t kb = g * group_blocks; kb < (g + 1) * group_blocks; kb++) {
+                    _tile_loadd(6, b0 + kb * 512, 64);
+                    _tile_loadd(7, b1 + kb * 512, 64);
+                    for (int part = 0; part < 3; part++) {
+                        const uint16_t *a = stage + part * plane + r0 * kp + kb * 32;
+                        _tile_loadd(4, a, kp * 2);
+                        _tile_loadd(5, a + 16 * kp, kp * 2);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
+                }
+                _tile_stored(0, tiles, 128);
+                _tile_stored(1, tiles + 16, 128);
+                _tile_stored(2, tiles + 16 * 32, 128);
+                _tile_stored(3, tiles + 16 * 32 + 16, 128);
+                add_tiles_scaled(total, tiles, w->scales + g * w->n_padded + panel * 32, g == 0);
+            }
+            for (int64_t r = r0; r < r0 + 32 && r < row0 + rows; r++)
+                te_store_row(p, r, panel * 32, total + (r - r0) * 32, 1.0f);
+        }
+    }
+    _tile_release();
+}
+
+TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
+    const te_weights *w = p->w;
+    const int64_t kp = w->k_padded, kblocks = kp / TE_BLOCK_K, group_blocks = w->group_padded / TE_BLOCK_K;
+    const int8_t *stage = (const int8_t *)p->stage;
+    int32_t *tiles = (int32_t *)scratch;
+    float *total = (float *)(tiles + 32 * 32), *tiles_f = total + 32 * 32;
+    configure_tiles();
+    for (int64_t panel = panel0; panel < panel1 && panel * 32 < w->n; panel++) {
+        const int8_t *b0 = w->codes + (2 * panel) * kblocks * TE_BLOCK_BYTES, *b1 = b0 + kblocks * TE_BLOCK_BYTES;
+        for (int64_t r0 = row0; r0 < row0 + rows; r0 += 32) {
+            for (int64_t g = 0; g < w->ngroups; g++) {
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+                for (int64_t kb = g * group_blocks; kb < (g + 1) * group_blocks; kb++) {
+                    const int8_t *a = stage + r0 * kp + kb * TE_BLOCK_K;
+                    _tile_loadd(4, a, kp);
+                    _tile_loadd(5, a + 16 * kp, kp);
+                    _tile_loadd(6, b0 + kb * TE_BLOCK_BYTES, 64);
+                    _tile_loadd(7, b1 + kb * TE_BLOCK_BYTES, 64);
+                    _tile_dpbssd(0, 4, 6);
+                    _tile_dpbssd(1, 4, 7);
+                    _tile_dpbssd(2, 5, 6);
+                    _tile_dpbssd(3, 5, 7);
+                }
+                _tile_stored(0, tiles, 128);
+                _tile_stored(1, tiles + 16, 128);
+                _tile_stored(2, tiles + 16 * 32, 128);
+                _tile_stored(3, tiles + 16 * 32 + 16, 128);
+                for (int i = 0; i < 32 * 32; i += 16)
+                    _mm512_storeu_ps(tiles_f + i, _mm512_cvtepi32_ps(_mm512_loadu_si512(tiles + i)));
+                add_tiles_scaled(total, tiles_f, w->scales + g * w->n_padded + panel * 32, g == 0);
+            }
+            for (int64_t r = r0; r < r0 + 32 && r < row0 + rows; r++)
+                te_store_row(p, r, panel * 32, total + (r - r0) * 32, p->row_scale[r]);
+        }
+    }
+    _tile_release();
+}
+
+#else
+int te_amx_enable(void) { return 0; }
+void te_stage_bf16x3(const te_problem *p, int64_t row0, int64_t rows) { te_stage_float(p, row0, rows); }
+void te_task_float_amx(TE_TASK_ARGS) { te_task_float_portable(p, row0, rows, panel0, panel1, scratch); }
+void te_task_int8_amx(TE_TASK_ARGS) { te_task_int8_portable(p, row0, rows, panel0, panel1, scratch); }
+#endif

@@ -1,0 +1,106 @@
+/* A minimal persistent thread pool (pthreads) for the ternary kernels.
+ *
+ * Tasks are claimed dynamically from an atomic counter, so a thread that the OS deschedules (CPU
+ * shared with other work) slows the call down less than a static split would. Idle workers yield
+ * for a short while, then sleep on a condition variable: they never burn a core between calls.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "ternary_kernels.h"
+
+#define TE_MAX_THREADS 256
+#define TE_SPIN_NS 50000
+
+static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
+static int worker_count = 0;
+static atomic_uint generation = 0;
+static atomic_int pending = 0;
+static atomic_llong next_task = 0;
+static int64_t task_count = 0;
+static int job_threads = 0;
+static te_pool_fn job_fn = 0;
+static void *job_ctx = 0;
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void run_tasks(int thread) {
+    int64_t task;
+    while ((task = atomic_fetch_add(&next_task, 1)) < task_count) job_fn(job_ctx, task, thread);
+}
+
+static unsigned start_generation[TE_MAX_THREADS];
+
+static void *worker_main(void *arg) {
+    int thread = (int)(intptr_t)arg;
+    unsigned seen = start_generation[thread]; /* jobs published after the worker was created */
+    for (;;) {
+        int64_t start = now_ns();
+        while (atomic_load(&generation) == seen && now_ns() - start < TE_SPIN_NS) sched_yield();
+        if (atomic_load(&generation) == seen) {
+            pthread_mutex_lock(&wake_lock);
+            while (atomic_load(&generation) == seen) pthread_cond_wait(&wake_cond, &wake_lock);
+            pthread_mutex_unlock(&wake_lock);
+        }
+        seen = atomic_load(&generation);
+        if (thread < job_threads) run_tasks(thread);
+        atomic_fetch_sub(&pending, 1);
+    }
+    return 0;
+}
+
+static void forget_workers_after_fork(void) {
+    /* Threads do not survive fork(): the child starts with an empty pool. */
+    worker_count = 0;
+    pthread_mutex_init(&run_lock, 0);
+    pthread_mutex_init(&wake_lock, 0);
+    pthread_cond_init(&wake_cond, 0);
+}
+
+static void ensure_workers(int wanted) {
+    static int fork_handler_installed = 0;
+    if (!fork_handler_installed) {
+        pthread_atfork(0, 0, forget_workers_after_fork);
+        fork_handler_installed = 1;
+    }
+    while (worker_count < wanted && worker_count < TE_MAX_THREADS - 1) {
+        pthread_t handle;
+        start_generation[worker_count + 1] = atomic_load(&generation);
+        if (pthread_create(&handle, 0, worker_main, (void *)(intptr_t)(worker_count + 1)) != 0) break;
+        pthread_detach(handle);
+        worker_count++;
+    }
+}
+
+void te_pool_run(te_pool_fn fn, void *ctx, int64_t ntasks, int nthreads) {
+    if (nthreads > ntasks) nthreads = (int)ntasks;
+    if (nthreads <= 1) {
+        for (int64_t task = 0; task < ntasks; task++) fn(ctx, task, 0);
+        return;
+    }
+    pthread_mutex_lock(&run_lock);
+    ensure_workers(nthreads - 1);
+    if (nthreads > worker_count + 1) nthreads = worker_count + 1;
+    job_fn = fn;
+    job_ctx = ctx;
+    task_count = ntasks;
+    job_threads = nthreads;
+    atomic_store(&next_task, 0);
+    atomic_store(&pending, worker_count);
+    pthread_mutex_lock(&wake_lock);
+    atomic_fetch_add(&generation, 1);
+    pthread_cond_broadcast(&wake_cond);
+    pthread_mutex_unlock(&wake_lock);
+    run_tasks(0);
+    while (atomic_load(&pending) > 0) sched_yield();
+    pthread_mutex_unlock(&run_lock);
+}

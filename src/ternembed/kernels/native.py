@@ -1,0 +1,174 @@
+"""ctypes bridge to the compiled kernels in ``csrc/``: find and load the library, repack a layer once.
+
+The library is a plain C shared object built by ``setup.py`` (no Python or torch headers); it works on
+tensor memory through ``data_ptr()``. Repacked weights live in ``layer.kernel_state`` as a
+:class:`NativeLayer`, rebuilt whenever the layer's packed buffers change.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+LIBRARY_ENV = "TERNEMBED_KERNEL_LIBRARY"
+"""Path of the compiled kernel library to load instead of the one installed beside this module."""
+
+ISA_NAMES: tuple[str, ...] = ("portable", "avx2", "avx512", "amx")
+"""Instruction sets the library dispatches to, slowest first (the C enum te_isa)."""
+
+BLOCK_N, BLOCK_K, PANEL_N = 16, 64, 32
+MODES = {"float": 0, "int8": 1}
+EPILOGUES = {None: 0, "gelu": 1}
+_ERRORS = {-1: "invalid argument", -2: "instruction set not supported by this CPU", -3: "out of memory"}
+
+
+class KernelLibraryError(RuntimeError):
+    """The compiled kernel library is missing, cannot be loaded or reported an error."""
+
+
+class _Weights(ctypes.Structure):
+    _fields_ = [
+        ("codes", ctypes.c_void_p),
+        ("bf16", ctypes.c_void_p),
+        ("scales", ctypes.c_void_p),
+        ("bias", ctypes.c_void_p),
+        ("n", ctypes.c_int64),
+        ("k", ctypes.c_int64),
+        ("n_padded", ctypes.c_int64),
+        ("k_padded", ctypes.c_int64),
+        ("group", ctypes.c_int64),
+        ("group_padded", ctypes.c_int64),
+        ("ngroups", ctypes.c_int64),
+    ]
+
+
+def library_path() -> Path:
+    """Where the kernel library is expected: ``$TERNEMBED_KERNEL_LIBRARY`` or next to this module."""
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        return Path(override)
+    here = Path(__file__).parent
+    candidates = sorted(here.glob("_ternary_native*.so")) + sorted(here.glob("_ternary_native*.pyd"))
+    if not candidates:
+        raise KernelLibraryError(
+            f"no compiled kernel library (_ternary_native*.so) in {here}; reinstall with a C compiler "
+            "available (pip install -e .) to build it"
+        )
+    return candidates[0]
+
+
+def load_library(path: Path) -> ctypes.CDLL:
+    """Load the library at ``path`` and declare its functions."""
+    try:
+        lib = ctypes.CDLL(str(path))
+        lib.te_linear.argtypes = [
+            ctypes.POINTER(_Weights),
+            ctypes.c_void_p,
+            ctypes.c_int64,
+            ctypes.c_int64,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
+        lib.te_linear.restype = ctypes.c_int
+        lib.te_cpu_isa.restype = ctypes.c_int
+    except (OSError, AttributeError) as error:
+        raise KernelLibraryError(f"cannot load the kernel library {path}: {error}") from error
+    return lib
+
+
+@dataclass
+class NativeLayer:
+    """A packed ternary layer repacked for the C kernels (see ``csrc/ternary_kernels.h``)."""
+
+    codes: torch.Tensor
+    bf16: torch.Tensor | None
+    scales: torch.Tensor
+    bias: torch.Tensor | None
+    weights: _Weights
+    source: tuple[int, ...]
+
+    def matches(self, layer) -> bool:  # noqa: ANN001 - a PackedTernaryLinear
+        return self.source == _source_key(layer)
+
+
+def _source_key(layer) -> tuple[int, ...]:  # noqa: ANN001
+    tensors = (layer.weight_packed, layer.weight_scale, layer.bias)
+    return tuple(v for t in tensors if t is not None for v in (t.data_ptr(), t._version))
+
+
+def _ceil_to(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def repack(layer, with_bf16: bool) -> NativeLayer:  # noqa: ANN001 - a PackedTernaryLinear
+    """Unpack the layer's codes once into the blocked int8 (and optionally bf16) kernel layout."""
+    out_features, in_features = layer.out_features, layer.in_features
+    scales = layer.weight_scale.float()
+    ngroups = scales.shape[1]
+    group = in_features if ngroups == 1 else layer.group_size
+    if not group or -(-in_features // group) != ngroups:
+        raise KernelLibraryError(
+            f"weight_scale of shape {tuple(scales.shape)} does not fit {in_features} inputs with group size "
+            f"{layer.group_size}"
+        )
+    group_padded = _ceil_to(group, BLOCK_K)
+    n_padded, k_padded = _ceil_to(out_features, PANEL_N), ngroups * group_padded
+    codes = torch.zeros(n_padded, ngroups, group_padded, dtype=torch.int8)
+    unpacked = torch.nn.functional.pad(layer.codes(), (0, ngroups * group - in_features))
+    codes[:out_features, :, :group] = unpacked.reshape(out_features, ngroups, group)
+    codes = codes.reshape(n_padded, k_padded)
+    blocked = codes.reshape(n_padded // BLOCK_N, BLOCK_N, k_padded // BLOCK_K, BLOCK_K // 4, 4)
+    blocked = blocked.permute(0, 2, 3, 1, 4).contiguous()
+    bf16 = None
+    if with_bf16:
+        pairs = codes.reshape(n_padded // BLOCK_N, BLOCK_N, k_padded // 32, 16, 2)
+        bf16 = pairs.permute(0, 2, 3, 1, 4).to(torch.bfloat16).contiguous()
+    scale_table = torch.zeros(ngroups, n_padded, dtype=torch.float32)
+    scale_table[:, :out_features] = scales.expand(out_features, ngroups).t()
+    bias = layer.bias.detach().float().contiguous() if layer.bias is not None else None
+    weights = _Weights(
+        blocked.data_ptr(),
+        bf16.data_ptr() if bf16 is not None else None,
+        scale_table.data_ptr(),
+        bias.data_ptr() if bias is not None else None,
+        out_features,
+        in_features,
+        n_padded,
+        k_padded,
+        group,
+        group_padded,
+        ngroups,
+    )
+    return NativeLayer(blocked, bf16, scale_table, bias, weights, _source_key(layer))
+
+
+def run_linear(
+    lib: ctypes.CDLL, state: NativeLayer, x: torch.Tensor, mode: str, isa: int, epilogue: str | None
+) -> torch.Tensor:
+    """``epilogue(x W^T + b)`` for float32 ``x`` of shape ``[..., in_features]``."""
+    weights = state.weights
+    rows = x.reshape(-1, weights.k)
+    if rows.dtype != torch.float32 or rows.stride(-1) != 1:
+        rows = rows.float().contiguous()
+    out = torch.empty(rows.shape[0], weights.n, dtype=torch.float32)
+    code = lib.te_linear(
+        ctypes.byref(weights),
+        rows.data_ptr(),
+        rows.shape[0],
+        rows.stride(0),
+        out.data_ptr(),
+        MODES[mode],
+        isa,
+        EPILOGUES[epilogue],
+        torch.get_num_threads(),
+    )
+    if code:
+        raise KernelLibraryError(f"te_linear failed with code {code}: {_ERRORS.get(code, 'unknown error')}")
+    return out.reshape(*x.shape[:-1], weights.n)
