@@ -46,7 +46,8 @@ class TernaryConfig:
 
     Attributes:
         include: glob patterns over module names (``encoder.layer.0.attention.self.query``); an
-            ``nn.Linear`` is ternarized when it matches one of them ...
+            ``nn.Linear`` is ternarized when it matches one of them (``*layers.*`` covers encoders
+            without an ``encoder`` module, e.g. transformers 5's ViT ``layers.0.attention.q_proj``) ...
         exclude: ... and none of these. Embeddings, norms, biases and heads stay full precision.
         granularity: one scale per ``"tensor"`` (the paper), per output ``"row"``, or per
             ``"group:N"`` of N input columns within a row.
@@ -58,7 +59,7 @@ class TernaryConfig:
         activations: ``"float"`` keeps activations exact; ``"int8"`` quantizes them per token (W1.58A8).
     """
 
-    include: tuple[str, ...] = ("*encoder.*",)
+    include: tuple[str, ...] = ("*encoder.*", "*layers.*")
     exclude: tuple[str, ...] = ("*pooler*", "*head*", "*classifier*")
     granularity: str = "row"
     threshold: ThresholdRule = "optimal"
