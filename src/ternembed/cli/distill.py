@@ -68,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="checkpoint every N steps; a kill loses at most N steps")  # fmt: skip
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in the same --out")
     run.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    run.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         overwrite=args.overwrite,
         resume=args.resume,
+        threads=args.threads,
         progress=not args.no_progress,
     )
     result = distill(distill_args, config)

@@ -52,6 +52,7 @@ class DistillArguments:
         bf16: bf16 autocast for student and teacher.
         overwrite: replace an existing output folder.
         resume: continue an interrupted run from its last checkpoint.
+        threads: CPU threads per process (default: the idle cores, split between local processes).
         progress: show a progress bar.
     """
 
@@ -79,6 +80,7 @@ class DistillArguments:
     bf16: bool = False
     overwrite: bool = False
     resume: bool = False
+    threads: int | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -88,7 +90,7 @@ class DistillArguments:
         for name, value in positive.items():
             if value <= 0:
                 raise ArgumentError(f"{name} must be a positive integer, got {value}")
-        for name in ("max_steps", "max_texts"):
+        for name in ("max_steps", "max_texts", "threads"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ArgumentError(f"{name} must be a positive integer when given, got {value}")

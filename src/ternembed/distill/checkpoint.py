@@ -92,7 +92,11 @@ def _unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict[str,
     for key, value in tensors.items():
         index, name = key.split(".", 1)
         state[int(index)][name] = value
-    return {"state": state, "param_groups": meta["param_groups"]}
+    groups = [
+        {k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in group.items()}
+        for group in meta["param_groups"]
+    ]  # JSON turned tuples such as betas into lists
+    return {"state": state, "param_groups": groups}
 
 
 def _fsync_folder(folder: Path) -> None:

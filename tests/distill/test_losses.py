@@ -1,0 +1,68 @@
+"""Loss spec parsing and the behaviour of each loss term."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ternembed.distill.encoders import EncoderOutput
+from ternembed.distill.losses import LOSS_NAMES, LossSpec, LossSpecError, distillation_loss, masked_mse
+
+
+def _output(seed: int, mask: torch.Tensor, requires_grad: bool = False) -> EncoderOutput:
+    generator = torch.Generator().manual_seed(seed)
+    tokens = torch.randn(4, 5, 8, generator=generator, requires_grad=requires_grad)
+    layers = tuple(tokens * (i + 1) + torch.randn(4, 5, 8, generator=generator) for i in range(3)) + (tokens,)
+    pooled = (tokens * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+    return EncoderOutput(pooled, tokens, mask, layers)
+
+
+MASK = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]])
+
+
+def test_parse_weights_and_round_trip():
+    spec = LossSpec.parse("hidden:1, cos:0.5,rkd")
+    assert spec.weights == (("hidden", 1.0), ("cos", 0.5), ("rkd", 1.0))
+    assert str(spec) == "hidden:1,cos:0.5,rkd:1"
+    assert LossSpec.parse("layers:1").needs_hidden_states and not spec.needs_hidden_states
+
+
+@pytest.mark.parametrize("spec", ["", "bogus:1", "cos:x", "cos:-1", "cos:1,cos:2", "cos:0"])
+def test_bad_specs_raise(spec):
+    with pytest.raises(LossSpecError):
+        LossSpec.parse(spec)
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_each_loss_is_zero_for_identical_outputs_and_positive_otherwise(name):
+    spec = LossSpec.parse(name)
+    teacher = _output(0, MASK)
+    same, _ = distillation_loss(spec, teacher, teacher)
+    assert float(same) == pytest.approx(0.0, abs=1e-6)
+    different, terms = distillation_loss(spec, _output(1, MASK, requires_grad=True), teacher)
+    assert float(different) > 0 and set(terms) == {name}
+    different.backward()
+
+
+def test_hidden_ignores_padding_but_paper_does_not():
+    teacher = _output(0, MASK)
+    student = _output(0, MASK)
+    student.token_embeddings = teacher.token_embeddings + (1 - MASK).unsqueeze(-1) * 3.0
+    hidden, _ = distillation_loss(LossSpec.parse("hidden"), student, teacher)
+    paper, _ = distillation_loss(LossSpec.parse("paper"), student, teacher)
+    assert float(hidden) == 0.0 and float(paper) > 1.0
+
+
+def test_weights_add_up():
+    teacher, student = _output(0, MASK), _output(1, MASK)
+    total, terms = distillation_loss(LossSpec.parse("hidden:2,cos:0.5"), student, teacher)
+    assert float(total) == pytest.approx(2 * terms["hidden"] + 0.5 * terms["cos"], rel=1e-6)
+
+
+def test_masked_mse_matches_a_manual_mean():
+    a, b = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    manual = torch.cat(
+        [(a[0, :2] - b[0, :2]).pow(2).flatten(), (a[1, :1] - b[1, :1]).pow(2).flatten()]
+    ).mean()
+    assert float(masked_mse(a, b, mask)) == pytest.approx(float(manual), rel=1e-6)

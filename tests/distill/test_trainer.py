@@ -1,0 +1,107 @@
+"""The distillation loop end to end on a tiny model, and its refusals of bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ternembed.distill.run_folder import RUN_CONFIG_FILE
+
+FAST = ("--batch-size", "8", "--no-progress", "--eval-texts", "16", "--save-every", "2")
+
+
+@pytest.fixture(scope="module")
+def distilled(tiny_st_dir, corpus_file, tmp_path_factory) -> Path:
+    """A student distilled for 6 steps with every loss term (module-scoped: built once)."""
+    from ternembed.cli.main import main
+
+    out = tmp_path_factory.mktemp("distill") / "student"
+    loss = "paper:1,hidden:1,mse:1,cos:1,rkd:0.5,layers:1"
+    code = main(["distill", tiny_st_dir, "--out", str(out), "--data", corpus_file, "--max-steps", "6",
+                 "--eval-every", "3", "--lr", "1e-3", "--loss", loss, *FAST])  # fmt: skip
+    assert code == 0
+    return out
+
+
+def test_output_is_a_loadable_packed_model_with_the_run_config(distilled, tiny_st_dir):
+    import ternembed.io
+
+    assert not Path(f"{distilled}.partial").exists()
+    run_config = json.loads((distilled / RUN_CONFIG_FILE).read_text())
+    assert run_config["arguments"]["teacher"] == tiny_st_dir
+    assert run_config["ternary_config"]["granularity"] == "row"
+    assert [entry["step"] for entry in run_config["history"]] == [3, 6]
+    assert run_config["items_per_second"] > 0 and run_config["corpus"]["held_out_items"] == 15
+    model = ternembed.io.load(distilled)
+    assert model.encode(["a dog follows the river"]).shape == (1, 32)
+
+
+def test_distillation_moves_the_student_towards_the_teacher(distilled, tiny_st_dir, corpus_file):
+    import ternembed.io
+    from ternembed import TernaryConfig, prepare
+    from ternembed.models import load_sentence_transformer
+
+    texts = Path(corpus_file).read_text().splitlines()[:64]
+    teacher = load_sentence_transformer(tiny_st_dir)
+    post_training = prepare(copy.deepcopy(teacher), TernaryConfig())
+    student = ternembed.io.load(distilled)
+
+    def token_error(model) -> float:
+        features = teacher.preprocess(texts)
+        with torch.no_grad():
+            reference = teacher(dict(features))["token_embeddings"]
+            output = model(dict(features))["token_embeddings"]
+        mask = features["attention_mask"].unsqueeze(-1)
+        return float(((output - reference) ** 2 * mask).sum() / mask.sum())
+
+    assert token_error(student) < 0.8 * token_error(post_training)
+
+
+def test_resume_of_a_finished_run_does_nothing(distilled, tiny_st_dir, corpus_file, run_cli):
+    before = (distilled / RUN_CONFIG_FILE).read_text()
+    code, err = run_cli("distill", tiny_st_dir, "--out", distilled, "--data", corpus_file, "--resume", *FAST)
+    assert code == 0 and "already a finished run" in err
+    assert (distilled / RUN_CONFIG_FILE).read_text() == before
+
+
+def test_refuses_a_ternary_teacher(distilled, corpus_file, tmp_path, run_cli):
+    code, err = run_cli("distill", distilled, "--out", tmp_path / "o", "--data", corpus_file, *FAST)
+    assert code == 2 and "is a ternary model" in err and "full-precision" in err
+
+
+def test_refuses_an_existing_output_folder(tiny_st_dir, corpus_file, tmp_path, run_cli):
+    (tmp_path / "o").mkdir()
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", corpus_file, *FAST)
+    assert code == 2 and "exists" in err and "--overwrite" in err
+    (tmp_path / "p.partial").mkdir()
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "p", "--data", corpus_file, *FAST)
+    assert code == 2 and "--resume" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--batch-size", "0"), "batch_size must be a positive integer"),
+        (("--loss", "hidden:1,typo:1"), "unknown loss 'typo'"),
+        (("--max-texts", "5", "--grad-accum", "4"), "cannot fill one optimizer step"),
+    ],
+)
+def test_bad_settings_give_one_clear_line(tiny_st_dir, corpus_file, tmp_path, run_cli, extra, message):
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", corpus_file, *FAST, *extra)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_bad_corpus_gives_one_clear_line(tiny_st_dir, tmp_path, run_cli):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", empty, *FAST)
+    assert code == 2 and "no non-empty texts" in err
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"body": "a text"}\n')
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", records, *FAST)
+    assert code == 2 and "no field 'text'" in err and "--text-field" in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
