@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise FolderNotEmptyError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
+        raise FolderNotEmptyError(
+            f"{out} already exists and is not empty; choose another --out or pass --overwrite"
+        )
     base_model = args.model or DEFAULT_MODEL
     stages = ["load", "ternarize", "pack", "fidelity", "save"]
     if args.no_fidelity:
@@ -77,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
             quality = {FIDELITY_METRIC: mean_cosine_to_reference(model, reference)}
             progress.update()
         progress.set_postfix_str(f"saving to {out}")
-        folder = save(model, out, config, base_model=str(base_model), quality=quality, overwrite=args.overwrite)
+        folder = save(
+            model, out, config, base_model=str(base_model), quality=quality, overwrite=args.overwrite
+        )
         progress.update()
     print(format_table(inspect_folder(folder)))
     if quality is not None:

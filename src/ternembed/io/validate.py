@@ -36,6 +36,7 @@ _SAFETENSORS_DTYPES = {
     "I64": torch.int64,
     "BOOL": torch.bool,
 }
+_DTYPE_NAMES = {dtype: name for name, dtype in _SAFETENSORS_DTYPES.items()}
 
 
 def check_folder(folder: str | os.PathLike) -> Path:
@@ -119,7 +120,7 @@ def check_weights(path: Path, manifest: Manifest) -> None:
         if _SAFETENSORS_DTYPES.get(stored_dtype) != dtype or stored_shape != tuple(shape):
             raise ManifestMismatchError(
                 f"{path}: tensor {name!r} is {stored_dtype} of shape {list(stored_shape)}, but {CONFIG_FILENAME} "
-                f"expects {dtype} of shape {list(shape)}; the files come from different saves: re-save the model"
+                f"expects {_DTYPE_NAMES[dtype]} of shape {list(shape)}; the files come from different saves: re-save the model"
             )
     unlisted = sorted(name for name in stored if name.endswith(PACKED_SUFFIXES) and name not in expected)
     if unlisted:
