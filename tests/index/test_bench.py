@@ -1,0 +1,88 @@
+"""bench-ann on a tiny BEIR folder: metrics, sweeps, checks and the report files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ternembed.cli.main import main
+from ternembed.index.bench import BenchSettings, run_bench
+from ternembed.index.metrics import knn_recall, retrieval_metrics
+from ternembed.index.report import done_when_checks, pareto_frontier, write_report
+
+
+def test_retrieval_metrics_follow_pytrec_eval():
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1, "c": 1}}
+    run = {"q1": {"x": 0.9, "a": 0.5}, "q2": {"b": 0.9, "z": 0.1}}
+    metrics = retrieval_metrics(run, qrels, k=10)
+    assert metrics["recall_at_10"] == pytest.approx((1 + 0.5) / 2)
+    ndcg_q1 = 1 / 1.5849625007  # relevant at rank 2
+    ndcg_q2 = 1 / (1 + 1 / 1.5849625007)  # one of two relevant, at rank 1
+    assert metrics["ndcg_at_10"] == pytest.approx((ndcg_q1 + ndcg_q2) / 2, abs=1e-6)
+
+
+def test_knn_recall_and_pareto_frontier():
+    import numpy as np
+
+    assert knn_recall(np.array([[1, 2, -1]]), np.array([[2, 3, 1]])) == pytest.approx(2 / 3)
+    assert pareto_frontier([(0.5, 100), (0.9, 10), (0.8, 5), (0.9, 20)]) == [(0.9, 20), (0.5, 100)]
+
+
+def test_run_bench_with_a_baseline_and_write_report(tiny_model, other_tiny_model, tiny_beir, tmp_path):
+    settings = BenchSettings(precisions=("float32", "binary"), timing_queries=5, latency_queries=3, rescore=8)
+    report = run_bench(
+        other_tiny_model,
+        tiny_beir,
+        baseline=tiny_model,
+        settings=settings,
+        model_name="student",
+        baseline_name="teacher",
+        progress=False,
+    )
+    assert [entry["role"] for entry in report["models"]] == ["model", "baseline"]
+    student = report["models"][0]
+    assert student["exact"]["ndcg_at_10"] > 0 and student["latency_ms"]["end_to_end_median"] > 0
+    configs = {(c["backend"], c["precision"], c["rescore"], c["rescore_from"]) for c in student["configs"]}
+    assert ("faiss-hnsw", "binary", 8, "int8") in configs and ("faiss-flat", "float32", 0, "codes") in configs
+    hnsw = next(c for c in student["configs"] if (c["backend"], c["precision"]) == ("faiss-hnsw", "float32"))
+    assert [p["params"]["ef_search"] for p in hnsw["points"]] == [16, 32, 64, 128, 256]
+    flat = next(c for c in student["configs"] if (c["backend"], c["precision"]) == ("faiss-flat", "float32"))
+    assert flat["points"][0]["knn_recall"] == 1.0 and flat["points"][0]["ndcg_at_10"] == pytest.approx(
+        student["exact"]["ndcg_at_10"]
+    )
+
+    checks = done_when_checks(report)
+    assert "student + faiss-hnsw keeps >= 97% of teacher + exact nDCG@10" in checks[0]["check"]
+    assert any("end-to-end query latency" in check["check"] for check in checks)
+    paths = write_report(report, tmp_path / "report", command="ternembed bench-ann ...")
+    assert json.loads(paths["json"].read_text())["checks"] == checks
+    markdown = paths["markdown"].read_text()
+    assert "| student | model | 32 |" in markdown and "## Done-when checks" in markdown
+    assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_ann_cli_on_a_beir_folder(tiny_st_dir, tiny_beir, tmp_path, capsys):
+    out = tmp_path / "report"
+    args = ["bench-ann", tiny_st_dir, "--task", str(tiny_beir), "--no-baseline", "--out", str(out)]
+    args += [
+        "--backends",
+        "faiss-hnsw",
+        "faiss-ivf",
+        "--precisions",
+        "float32",
+        "int8",
+        "--timing-queries",
+        "3",
+    ]
+    assert main(args) == 0
+    assert f"wrote {out / 'ann_bench.md'}" in capsys.readouterr().out
+    report = json.loads((out / "ann_bench.json").read_text())
+    assert report["corpus_size"] == 60 and report["query_count"] == 10
+    assert {c["backend"] for c in report["models"][0]["configs"]} == {"faiss-hnsw", "faiss-ivf"}
+    assert report["command"].startswith("ternembed bench-ann")
+
+
+def test_bench_ann_cli_missing_task_folder(tiny_st_dir, tmp_path, capsys):
+    assert main(["bench-ann", tiny_st_dir, "--task", str(tmp_path / "nope"), "--no-baseline"]) == 2
+    assert "nope" in capsys.readouterr().err
