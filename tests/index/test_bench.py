@@ -30,7 +30,9 @@ def test_knn_recall_and_pareto_frontier():
 
 
 def test_run_bench_with_a_baseline_and_write_report(tiny_model, other_tiny_model, tiny_beir, tmp_path):
-    settings = BenchSettings(precisions=("float32", "binary"), timing_queries=5, latency_queries=3, rescore=8)
+    settings = BenchSettings(
+        precisions=("float32", "binary"), timing_queries=5, latency_queries=3, rescore=(8,)
+    )
     report = run_bench(
         other_tiny_model,
         tiny_beir,

@@ -37,7 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backends", nargs="+", choices=BACKEND_NAMES, default=list(BACKEND_NAMES))
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=list(PRECISIONS))
     parser.add_argument(
-        "--rescore", type=int, default=40, metavar="K", help="candidates re-ranked for int8/binary"
+        "--rescore",
+        type=int,
+        nargs="+",
+        default=[40],
+        metavar="K",
+        help="candidate counts re-ranked for int8/binary (one curve each)",
     )
     parser.add_argument("--size", choices=("full", "quick"), default="full", help="size of built-in tasks")
     parser.add_argument(
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     settings = BenchSettings(
         backends=tuple(args.backends),
         precisions=tuple(args.precisions),
-        rescore=args.rescore,
+        rescore=tuple(args.rescore),
         timing_queries=args.timing_queries,
         batch_size=args.batch_size,
     )
@@ -70,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
     command = shlex.join(
         ["ternembed", "bench-ann", args.model, "--task", args.task]
         + (["--no-baseline"] if args.no_baseline else ["--baseline", args.baseline])
-        + ["--backends", *args.backends, "--precisions", *args.precisions, "--rescore", str(args.rescore)]
+        + [
+            "--backends",
+            *args.backends,
+            "--precisions",
+            *args.precisions,
+            "--rescore",
+            *map(str, args.rescore),
+        ]
         + ["--size", args.size, "--out", args.out]
     )
     paths = write_report(report, args.out, command=command)

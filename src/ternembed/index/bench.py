@@ -58,7 +58,8 @@ class BenchSettings:
         backends: backends to build.
         precisions: stored precisions to build for each backend.
         k: cutoff of nDCG, Recall and k-NN recall.
-        rescore: candidates re-ranked by the float query for int8/binary (a second curve besides no rescoring).
+        rescore: candidate counts re-ranked by the float query for int8/binary (one curve each, besides
+            no rescoring).
         timing_queries: queries searched one at a time for QPS.
         latency_queries: queries encoded and searched one at a time for end-to-end latency.
         batch_size: encoding batch size.
@@ -68,7 +69,7 @@ class BenchSettings:
     backends: tuple[str, ...] = BACKEND_NAMES
     precisions: tuple[str, ...] = PRECISIONS
     k: int = 10
-    rescore: int = DEFAULT_RESCORE
+    rescore: tuple[int, ...] = (DEFAULT_RESCORE,)
     timing_queries: int = 300
     latency_queries: int = 50
     batch_size: int = 64
@@ -200,31 +201,31 @@ def bench_model(
                 for rescored, rescore_from in RESCORE_VARIANTS[precision]:
                     folder = Path(scratch) / f"{backend}-{precision}-{rescore_from}"
                     searched = _with_rescore_store(index, rescore_from, corpus, folder)
-                    rescore = settings.rescore if rescored else 0
-                    points = sweep(searched, backend, rescore)
-                    best = summary_point(points)
-                    result.configs.append(
-                        {
-                            "backend": backend,
-                            "precision": precision,
-                            "rescore": rescore,
-                            "rescore_from": rescore_from,
-                            "build_s": build_s,
-                            "code_bytes_per_vector": index.bytes_per_vector,
-                            "index_bytes_per_vector": index_bytes,
-                            "rescore_bytes_per_vector": searched.rescore_bytes_per_vector,
-                            "memory_ratio_vs_float32": float_bytes[backend] / index_bytes
-                            if backend in float_bytes
-                            else None,
-                            "points": points,
-                            "summary_point": best,
-                        }
-                    )
-                    say(
-                        f"{backend} {precision} rescore={rescore} from {rescore_from}: build {build_s:.1f}s, "
-                        f"{index_bytes:.0f} B/vector, kNN recall {best['knn_recall']:.3f}, "
-                        f"nDCG {best[f'ndcg_at_{k}']:.4f}, {best['qps']:.0f} QPS"
-                    )
+                    for rescore in settings.rescore if rescored else (0,):
+                        points = sweep(searched, backend, rescore)
+                        best = summary_point(points)
+                        result.configs.append(
+                            {
+                                "backend": backend,
+                                "precision": precision,
+                                "rescore": rescore,
+                                "rescore_from": rescore_from,
+                                "build_s": build_s,
+                                "code_bytes_per_vector": index.bytes_per_vector,
+                                "index_bytes_per_vector": index_bytes,
+                                "rescore_bytes_per_vector": searched.rescore_bytes_per_vector,
+                                "memory_ratio_vs_float32": float_bytes[backend] / index_bytes
+                                if backend in float_bytes
+                                else None,
+                                "points": points,
+                                "summary_point": best,
+                            }
+                        )
+                        say(
+                            f"{backend} {precision} rescore={rescore} from {rescore_from}: build {build_s:.1f}s, "
+                            f"{index_bytes:.0f} B/vector, kNN recall {best['knn_recall']:.3f}, "
+                            f"nDCG {best[f'ndcg_at_{k}']:.4f}, {best['qps']:.0f} QPS"
+                        )
                 if backend == DEFAULT_BACKEND and precision == "float32":
                     texts = [data.queries[q] for q in query_ids]
                     result.latency_ms = end_to_end_latency(model, index, texts, settings)

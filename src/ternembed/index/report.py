@@ -310,6 +310,8 @@ def plot_pareto(report: dict[str, Any], path: Path) -> None:
     models = report["models"]
     backends = sorted({config["backend"] for entry in models for config in entry["configs"]})
     colors = {backend: plt.get_cmap("tab10")(i) for i, backend in enumerate(backends)}
+    rescores = [config["rescore"] for entry in models for config in entry["configs"] if config["rescore"]]
+    smallest_rescore = min(rescores, default=0)  # larger candidate counts get hollow markers
     figure, axes = plt.subplots(2, len(models), figsize=(max(11, 7 * len(models)), 12), squeeze=False)
     for column, entry in enumerate(models):
         for row, (metric, label) in enumerate(
@@ -326,6 +328,7 @@ def plot_pareto(report: dict[str, Any], path: Path) -> None:
                     [y for _, y in frontier],
                     linestyle=linestyle,
                     marker=marker,
+                    fillstyle="none" if config["rescore"] > smallest_rescore else "full",
                     color=colors[config["backend"]],
                     label=name,
                 )
