@@ -311,3 +311,18 @@ def test_architecture_without_the_listed_module(copy_of):
     edit_json(copy_of / "config.json", lambda d: d.update(num_hidden_layers=1))
     with pytest.raises(UnsupportedArchitectureError, match=r"encoder\.layer\.1.*no such module"):
         ternembed.load(copy_of)
+
+
+@pytest.mark.parametrize("storage", ["2bit", "base3"])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (13, 17), (4, 20)])
+@pytest.mark.parametrize("fill", [None, -1, 0, 1])
+def test_info_counts_zero_codes_without_unpacking(storage, shape, fill):
+    from ternembed.formats import get_format
+    from ternembed.io.info import count_zero_codes
+
+    if fill is None:
+        codes = torch.randint(-1, 2, shape, generator=torch.Generator().manual_seed(0), dtype=torch.int8)
+    else:
+        codes = torch.full(shape, fill, dtype=torch.int8)
+    packed = get_format(storage).pack(codes)
+    assert count_zero_codes(packed, storage, codes.numel()) == int((codes == 0).sum())

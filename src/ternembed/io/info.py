@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -10,9 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import safe_open
 
-from ternembed.formats import get_format
+from ternembed.formats import Base3Format, get_format
+from ternembed.formats.base3 import MAX_BYTE as BASE3_MAX_BYTE
 from ternembed.io.validate import check_weights, read_manifest, weights_path
 
 FP32_BYTES = 4
@@ -70,8 +73,8 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
         for entry in manifest.layers:
             packed = handle.get_tensor(f"{entry.name}.weight_packed")
             scale = handle.get_tensor(f"{entry.name}.weight_scale")
-            codes = get_format(entry.storage).unpack(packed, tuple(entry.shape))
-            layer_zeros = int((codes == 0).sum())
+            layer_weights = entry.shape[0] * entry.shape[1]
+            layer_zeros = count_zero_codes(packed, entry.storage, layer_weights)
             layers.append(
                 LayerInfo(
                     entry.name,
@@ -79,13 +82,13 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
                     entry.storage,
                     entry.group_size,
                     list(entry.scale_shape),
-                    layer_zeros / codes.numel(),
+                    layer_zeros / layer_weights,
                 )
             )
             code_bytes += packed.numel() * packed.element_size()
             scale_bytes += scale.numel() * scale.element_size()
             zeros += layer_zeros
-            weights += codes.numel()
+            weights += layer_weights
             scales.extend(scale.flatten().tolist())
     weights_bytes = sum(path.stat().st_size for path in root.rglob("*.safetensors"))
     fp32_bytes = fp32_safetensors_size(_float_shapes(manifest, stored_shapes))
@@ -107,6 +110,31 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
         fp32_weights_bytes=fp32_bytes,
         ratio=weights_bytes / fp32_bytes,
     )
+
+
+@functools.cache
+def _zeros_per_byte(storage: str) -> torch.Tensor:
+    """How many zero codes each byte value holds in a packed layout (invalid bytes count none)."""
+    fmt = get_format(storage)
+    valid = BASE3_MAX_BYTE + 1 if storage == Base3Format.name else 256
+    byte_values = torch.arange(valid, dtype=torch.uint8)
+    codes = fmt.unpack(
+        byte_values.reshape(fmt.packed_shape((valid, fmt.codes_per_byte))), (valid, fmt.codes_per_byte)
+    )
+    table = torch.zeros(256, dtype=torch.int64)
+    table[:valid] = (codes == 0).sum(dim=1)
+    return table
+
+
+def count_zero_codes(packed: torch.Tensor, storage: str, weights: int) -> int:
+    """Zero codes among the ``weights`` real codes of a packed tensor, without unpacking it.
+
+    Padding is stored as code 0, so the padded slots (bytes x codes per byte - weights) are subtracted.
+    """
+    fmt = get_format(storage)
+    byte_counts = torch.bincount(packed.reshape(-1).to(torch.int64), minlength=256)
+    padding = packed.numel() * fmt.codes_per_byte - weights
+    return int((byte_counts * _zeros_per_byte(storage)).sum()) - padding
 
 
 def _float_shapes(manifest, stored_shapes: dict[str, list[int]]) -> dict[str, list[int]]:  # noqa: ANN001
