@@ -122,7 +122,7 @@ TE_AMX void te_task_float_amx(TE_TASK_ARGS) {
                 add_tiles_scaled(total, tiles, w->scales + g * w->n_padded + panel * 32, g == 0);
             }
             for (int64_t r = r0; r < r0 + 32 && r < row0 + rows; r++)
-                te_store_row(p, r, panel * 32, total + (r - r0) * 32, 1.0f);
+                te_store_row_avx512(p, r, panel * 32, total + (r - r0) * 32, 1.0f);
         }
     }
     _tile_release();
@@ -163,7 +163,7 @@ TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
                 add_tiles_scaled(total, tiles_f, w->scales + g * w->n_padded + panel * 32, g == 0);
             }
             for (int64_t r = r0; r < r0 + 32 && r < row0 + rows; r++)
-                te_store_row(p, r, panel * 32, total + (r - r0) * 32, p->row_scale[r]);
+                te_store_row_avx512(p, r, panel * 32, total + (r - r0) * 32, p->row_scale[r]);
         }
     }
     _tile_release();

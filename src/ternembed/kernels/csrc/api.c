@@ -97,7 +97,8 @@ int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float
         job.problem.row_scale = (float *)((int8_t *)stage_buffer + ((values + 63) & ~(size_t)63));
         job.problem.row_sums = (int32_t *)(job.problem.row_scale + m_padded);
     }
-    job.stage = mode == TE_MODE_INT8 ? te_stage_int8 : bf16x3 ? te_stage_bf16x3 : te_stage_float;
+    job.stage = bf16x3 ? te_stage_bf16x3 : mode == TE_MODE_FLOAT ? te_stage_float
+              : isa >= TE_ISA_AVX512 ? te_stage_int8_avx512 : te_stage_int8;
     job.task = tasks[isa][mode];
     job.panels = w->n_padded / 32;
     /* Rows per task: whole TE_ROWS blocks, up to TE_TASK_ROWS, while keeping >= 4 tasks per thread. */

@@ -12,6 +12,56 @@
 #define TE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define MR 8
 
+/* te_store_row for AVX-512 CPUs: y = acc * row_scale + bias over one 32-output panel row. */
+TE_AVX512 void te_store_row_avx512(const te_problem *p, int64_t row, int64_t col0, const float *acc, float row_scale) {
+    const te_weights *w = p->w;
+    if (p->epilogue != TE_EPILOGUE_NONE) {
+        te_store_row(p, row, col0, acc, row_scale);
+        return;
+    }
+    float *out = p->y + row * w->n + col0;
+    int64_t cols = w->n - col0 < 32 ? w->n - col0 : 32;
+    __m512 scale = _mm512_set1_ps(row_scale);
+    for (int64_t c = 0; c < cols; c += 16) {
+        __mmask16 mask = cols - c >= 16 ? 0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(acc + c), scale);
+        if (w->bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, w->bias + col0 + c));
+        _mm512_mask_storeu_ps(out + c, mask, v);
+    }
+}
+
+/* te_stage_int8 for AVX-512 CPUs: same arithmetic (IEEE division, round half to even), 16 lanes. */
+TE_AVX512 void te_stage_int8_avx512(const te_problem *p, int64_t row0, int64_t rows) {
+    const te_weights *w = p->w;
+    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    for (int64_t r = row0; r < row0 + rows; r++) {
+        const float *src = p->x + r * p->ldx;
+        __m512 amax = _mm512_setzero_ps();
+        for (int64_t k = 0; k < w->k; k += 16) {
+            __mmask16 mask = w->k - k >= 16 ? 0xFFFF : (__mmask16)((1u << (w->k - k)) - 1);
+            amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(mask, src + k)));
+        }
+        float top = _mm512_reduce_max_ps(amax);
+        float scale = (top > 1e-8f ? top : 1e-8f) / 127.0f;
+        __m512 divisor = _mm512_set1_ps(scale);
+        for (int64_t g = 0; g < w->ngroups; g++) {
+            int64_t len = w->k - g * w->group < w->group ? w->k - g * w->group : w->group;
+            int8_t *dst = (int8_t *)p->stage + r * w->k_padded + g * w->group_padded;
+            __m512i sum = _mm512_setzero_si512();
+            for (int64_t k = 0; k < w->group_padded; k += 16) {
+                __mmask16 mask = len - k >= 16 ? 0xFFFF : len - k <= 0 ? 0 : (__mmask16)((1u << (len - k)) - 1);
+                __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, src + g * w->group + k), divisor);
+                v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));
+                sum = _mm512_add_epi32(sum, q);
+                _mm_storeu_si128((__m128i *)(dst + k), _mm512_cvtepi32_epi8(q));
+            }
+            p->row_sums[r * w->ngroups + g] = _mm512_reduce_add_epi32(sum);
+        }
+        p->row_scale[r] = scale;
+    }
+}
+
 TE_AVX512 void te_task_float_avx512(TE_TASK_ARGS) {
     const te_weights *w = p->w;
     const int64_t kp = w->k_padded, kblocks = kp / TE_BLOCK_K, group_blocks = w->group_padded / TE_BLOCK_K;
@@ -53,7 +103,7 @@ TE_AVX512 void te_task_float_avx512(TE_TASK_ARGS) {
                                      _mm512_fmadd_ps(acc[i][1], s1, _mm512_loadu_ps(total + i * 32 + 16)));
                 }
             }
-            for (int i = 0; i < MR && r0 + i < rows; i++) te_store_row(p, row0 + r0 + i, n0, total + i * 32, 1.0f);
+            for (int i = 0; i < MR && r0 + i < rows; i++) te_store_row_avx512(p, row0 + r0 + i, n0, total + i * 32, 1.0f);
         }
     }
 }
@@ -100,12 +150,16 @@ TE_AVX512 void te_task_int8_avx512(TE_TASK_ARGS) {
                 }
             }
             for (int i = 0; i < MR && r0 + i < rows; i++)
-                te_store_row(p, row0 + r0 + i, n0, total + i * 32, row_scale[r0 + i]);
+                te_store_row_avx512(p, row0 + r0 + i, n0, total + i * 32, row_scale[r0 + i]);
         }
     }
 }
 
 #else
+void te_store_row_avx512(const te_problem *p, int64_t row, int64_t col0, const float *acc, float row_scale) {
+    te_store_row(p, row, col0, acc, row_scale);
+}
+void te_stage_int8_avx512(const te_problem *p, int64_t row0, int64_t rows) { te_stage_int8(p, row0, rows); }
 void te_task_float_avx512(TE_TASK_ARGS) { te_task_float_portable(p, row0, rows, panel0, panel1, scratch); }
 void te_task_int8_avx512(TE_TASK_ARGS) { te_task_int8_portable(p, row0, rows, panel0, panel1, scratch); }
 #endif

@@ -63,6 +63,8 @@ void te_stage_float(const te_problem *p, int64_t row0, int64_t rows);
 void te_stage_int8(const te_problem *p, int64_t row0, int64_t rows);
 void te_stage_bf16x3(const te_problem *p, int64_t row0, int64_t rows);
 void te_store_row(const te_problem *p, int64_t row, int64_t col0, const float *acc, float row_scale);
+void te_store_row_avx512(const te_problem *p, int64_t row, int64_t col0, const float *acc, float row_scale);
+void te_stage_int8_avx512(const te_problem *p, int64_t row0, int64_t rows);
 int te_amx_enable(void);
 
 /* Task functions, one per (ISA, mode). */
