@@ -74,7 +74,10 @@ class EfficientNetLiteBackbone(nn.Module):
             config.variant, num_classes=config.num_classes, image_size=config.image_size
         )
 
-    def forward(self, pixel_values: torch.Tensor) -> BaseModelOutputWithPooling:
+    def forward(
+        self, pixel_values: torch.Tensor, output_hidden_states: bool = False
+    ) -> BaseModelOutputWithPooling:
+        """Final features as ``[N, H*W, 1280]`` tokens; per-block hidden states are not exposed."""
         features = self.network.extract_features(pixel_values)
         tokens = features.flatten(2).transpose(1, 2)
         return BaseModelOutputWithPooling(last_hidden_state=tokens, pooler_output=tokens.mean(dim=1))

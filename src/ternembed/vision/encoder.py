@@ -52,6 +52,9 @@ class ImageEncoder(nn.Module):
             or ``"pooler"`` (the model's own pooled output, e.g. CLIP's post-layernorm CLS).
     """
 
+    modalities: tuple[str, ...] = ("image",)
+    """What this encoder takes (the evaluation suite checks it against a task's modality)."""
+
     def __init__(
         self, model: nn.Module, processor: BaseImageProcessor | None = None, pooling: Pooling = "cls"
     ) -> None:
@@ -82,10 +85,6 @@ class ImageEncoder(nn.Module):
             return torch.zeros(0, self.num_channels, size, size)
         return pixel_values(self.processor, pil_images, self.num_channels)
 
-    def hidden_states(self, pixels: torch.Tensor) -> torch.Tensor:
-        """The last hidden state ``[N, tokens, hidden]`` (what the paper's distillation loss matches)."""
-        return self.model(pixel_values=pixels).last_hidden_state
-
     def pool(self, outputs) -> torch.Tensor:  # noqa: ANN001 - a transformers ModelOutput
         """One vector per image from the backbone's outputs, by ``self.pooling``."""
         if self.pooling == "pooler":
@@ -97,9 +96,21 @@ class ImageEncoder(nn.Module):
         hidden = outputs.last_hidden_state
         return hidden[:, 0] if self.pooling == "cls" else hidden.mean(dim=1)
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Pooled embeddings ``[N, hidden]`` of preprocessed ``pixel_values``."""
-        return self.pool(self.model(pixel_values=pixels))
+    def forward(
+        self, pixel_values: torch.Tensor, output_hidden_states: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """Features of preprocessed ``pixel_values``, named as sentence-transformers names them.
+
+        Returns:
+            ``sentence_embedding`` ``[N, dim]`` (pooled), ``token_embeddings`` ``[N, tokens, hidden]``
+            (the last hidden state, what the paper's distillation loss matches) and, when asked,
+            ``all_layer_embeddings`` (every layer's hidden states, embedding output first).
+        """
+        outputs = self.model(pixel_values=pixel_values, output_hidden_states=output_hidden_states)
+        features = {"sentence_embedding": self.pool(outputs), "token_embeddings": outputs.last_hidden_state}
+        if output_hidden_states and getattr(outputs, "hidden_states", None) is not None:
+            features["all_layer_embeddings"] = outputs.hidden_states
+        return features
 
     @torch.inference_mode()
     def encode(
@@ -125,7 +136,10 @@ class ImageEncoder(nn.Module):
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, desc="Encoding images", unit="batch")
-        chunks = [self(self.preprocess(pil_images[start : start + batch_size])) for start in starts]
+        chunks = [
+            self(self.preprocess(pil_images[start : start + batch_size]))["sentence_embedding"]
+            for start in starts
+        ]
         self.train(was_training)
         dim = self.get_sentence_embedding_dimension()
         embeddings = torch.cat(chunks).float() if chunks else torch.zeros(0, dim)
