@@ -188,7 +188,7 @@ class SearchIndex:
         return self.search_vectors(vectors, k, rescore)
 
     def search_vectors(self, queries: np.ndarray, k: int = 10, rescore: int | None = None) -> SearchResults:
-        """Top-``k`` document ids and scores for query embeddings ``[nq, d]`` (encoded like documents' queries)."""
+        """Top-``k`` document ids and scores for query embeddings ``[nq, d]`` from the index's model."""
         labels, scores = self.search_labels(queries, k, rescore)
         valid = labels >= 0
         ids = [[self._doc_ids[label] for label in row[keep]] for row, keep in zip(labels, valid, strict=True)]

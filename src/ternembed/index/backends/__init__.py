@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Literal, get_args
 
 from ternembed.index.backends.base import VectorBackend
@@ -29,12 +30,15 @@ def create_backend(
     cls = backend_class(name)
     if cls is FaissIVF:
         params.setdefault("expected_count", expected_count)
-    try:
-        return cls(dimension, precision, **params)
-    except TypeError as error:
+    accepted = [
+        option for option in inspect.signature(cls).parameters if option not in ("dimension", "precision")
+    ]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
         raise ValueError(
-            f"backend {name!r} does not accept these options {sorted(params)}: {error}"
-        ) from None
+            f"backend {name!r} does not accept option {unknown[0]!r}; its options are {', '.join(accepted) or 'none'}"
+        )
+    return cls(dimension, precision, **params)
 
 
 __all__ = [
