@@ -16,6 +16,7 @@ from safetensors import safe_open
 
 from ternembed.formats import Base3Format, get_format
 from ternembed.formats.base3 import MAX_BYTE as BASE3_MAX_BYTE
+from ternembed.io.manifest import Manifest
 from ternembed.io.validate import check_weights, read_manifest, weights_path
 
 FP32_BYTES = 4
@@ -137,7 +138,7 @@ def count_zero_codes(packed: torch.Tensor, storage: str, weights: int) -> int:
     return int((byte_counts * _zeros_per_byte(storage)).sum()) - padding
 
 
-def _float_shapes(manifest, stored_shapes: dict[str, list[int]]) -> dict[str, list[int]]:  # noqa: ANN001
+def _float_shapes(manifest: Manifest, stored_shapes: dict[str, list[int]]) -> dict[str, list[int]]:
     """Tensor names and shapes the same model would have as a plain float checkpoint."""
     packed = manifest.packed_tensors()
     shapes = {name: shape for name, shape in stored_shapes.items() if name not in packed}

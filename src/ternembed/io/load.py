@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from safetensors.torch import load_file
+from torch import nn
 
 from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureError
 from ternembed.io.hf_quantizer import register_with_transformers
@@ -41,7 +43,7 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
     return model.to(device)
 
 
-def _load_exact_tensors(hf_model, weights) -> None:  # noqa: ANN001
+def _load_exact_tensors(hf_model: nn.Module, weights: Path) -> None:
     """Copy the file's tensors into the model; any missing or extra name is an error."""
     result = hf_model.load_state_dict(load_file(str(weights)), strict=False)
     if result.missing_keys or result.unexpected_keys:

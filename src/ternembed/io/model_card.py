@@ -48,7 +48,7 @@ def render_model_card(folder: Path, quality: dict[str, float] | None = None) -> 
     ]
     if quality:
         lines += ["| metric | value |", "|---|---|"]
-        lines += [f"| {name} | {value:.4f} |" for name, value in quality.items()]
+        lines += [f"| {name} | {_format_metric(value)} |" for name, value in quality.items()]
     else:
         lines.append("Not measured yet.")
     lines += [
@@ -67,6 +67,10 @@ def render_model_card(folder: Path, quality: dict[str, float] | None = None) -> 
         "",
     ]
     return "\n".join(lines)
+
+
+def _format_metric(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def write_model_card(folder: Path, quality: dict[str, float] | None = None) -> Path:
