@@ -142,6 +142,15 @@ def test_resaving_a_loaded_model_round_trips(saved, tmp_path):
     assert torch.allclose(again.encode(TEXTS, convert_to_tensor=True), expected, atol=1e-6, rtol=0)
 
 
+def test_a_stock_save_loads_with_sentence_transformers_but_not_with_ternembed_load(saved, tmp_path):
+    folder, expected = saved
+    ternembed.load(folder).save(str(tmp_path / "stock"))
+    stock = SentenceTransformer(str(tmp_path / "stock"), device="cpu")
+    assert torch.allclose(stock.encode(TEXTS, convert_to_tensor=True), expected, atol=1e-6, rtol=0)
+    with pytest.raises(NotATernaryModelError, match="stock save.*re-save with ternembed.save"):
+        ternembed.load(tmp_path / "stock")
+
+
 def test_encode_behaves_like_sentence_transformers(saved):
     model = ternembed.load(saved[0])
     one_by_one = model.encode(TEXTS, batch_size=1)

@@ -51,6 +51,12 @@ def check_folder(folder: str | os.PathLike) -> Path:
             f"{str(root)!r} is a file, not a model folder; pass the folder that holds it"
         )
     if not (root / CONFIG_FILENAME).is_file():
+        if _has_ternembed_quantization_config(root / HF_CONFIG_FILENAME):
+            raise NotATernaryModelError(
+                f"{str(root)!r} holds packed ternembed weights but no {CONFIG_FILENAME}: it was written by a "
+                "stock save (model.save / save_pretrained). SentenceTransformer(DIR) loads it after "
+                "`import ternembed`; to get the verified format, load it that way and re-save with ternembed.save"
+            )
         if (root / HF_CONFIG_FILENAME).is_file():
             raise NotATernaryModelError(
                 f"{str(root)!r} has a {HF_CONFIG_FILENAME} but no {CONFIG_FILENAME}: it is a plain Hugging Face "
@@ -67,6 +73,14 @@ def check_folder(folder: str | os.PathLike) -> Path:
                 "with ternembed.save or `ternembed quantize`"
             )
     return root
+
+
+def _has_ternembed_quantization_config(path: Path) -> bool:
+    try:
+        quantization = json.loads(path.read_text()).get("quantization_config")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(quantization, dict) and quantization.get("quant_method") == QUANT_METHOD
 
 
 def read_json(path: Path) -> dict[str, Any]:
