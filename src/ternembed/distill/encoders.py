@@ -58,7 +58,7 @@ class TextBatchEncoder:
     """
 
     def __init__(self, model: nn.Module, max_seq_length: int) -> None:
-        self.preprocess = model.preprocess
+        self.preprocess = getattr(model, "preprocess", None) or model.tokenize  # tokenize before ST 6
         self.tokenizer = model.tokenizer
         self.max_seq_length = max_seq_length
 
