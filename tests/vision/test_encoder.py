@@ -123,3 +123,12 @@ def test_text_model_is_refused() -> None:
 
     with pytest.raises(UnsupportedVisionModelError, match="BertModel"):
         ImageEncoder(tiny_text_model("bert"))
+
+
+def test_query_and_document_aliases_and_probe_images() -> None:
+    from ternembed.vision import probe_images
+
+    encoder = tiny_encoder("vit")
+    probes = probe_images()
+    assert probes.shape == (4, 32, 32, 3) and np.array_equal(probes, probe_images())
+    np.testing.assert_allclose(encoder.encode_query(probes), encoder.encode_document(probes), atol=1e-6)

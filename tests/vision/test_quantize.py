@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from torch import nn
 
 from ternembed import TernaryConfig, freeze, prepare, ternary_layers
 from ternembed.config import ConfigError
+from ternembed.io.errors import CorruptCheckpointError, ManifestMismatchError
 from ternembed.kernels.reference import ternary_linear_reference
 from ternembed.vision.config import vision_ternary_config
 from ternembed.vision.conv import PackedTernaryConv1x1, TernaryConv1x1
@@ -72,7 +75,7 @@ def test_load_errors(tmp_path) -> None:
     save_image_encoder(encoder, tmp_path / "m")
     weights = tmp_path / "m/model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(ImageCheckpointError, match="truncated or corrupt"):
+    with pytest.raises(CorruptCheckpointError, match="truncated or corrupt"):
         load_image_encoder(tmp_path / "m")
 
 
@@ -81,8 +84,11 @@ def test_config_disagreeing_with_weights(tmp_path) -> None:
     config = vision_ternary_config()
     freeze(prepare(encoder, config), config)
     save_image_encoder(encoder, tmp_path / "m", config)
-    (tmp_path / "m/ternary_config.json").write_text(vision_ternary_config(storage="base3").to_json())
-    with pytest.raises(ImageCheckpointError, match="disagrees"):
+    manifest_path = tmp_path / "m/ternary_config.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["layers"][0]["storage"] = "base3"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ManifestMismatchError, match="different saves"):
         load_image_encoder(tmp_path / "m")
 
 
@@ -148,3 +154,16 @@ def test_prepare_image_encoder_swaps_pointwise_convs_and_linear() -> None:
 def test_prepare_image_encoder_without_matches() -> None:
     with pytest.raises(ConfigError, match="match no"):
         prepare_image_encoder(TinyConvNet(), TernaryConfig(include=("nothing",)))
+
+
+def test_quantize_image_model_from_a_hugging_face_folder(tmp_path) -> None:
+    from ternembed.vision.models import is_image_model, load_image_model, quantize_image_model
+
+    encoder = tiny_encoder("dinov2")
+    encoder.model.save_pretrained(tmp_path / "hf")
+    assert is_image_model(tmp_path / "hf") and not is_image_model(tmp_path)
+    folder = quantize_image_model(tmp_path / "hf", tmp_path / "packed", pooling="mean")
+    expected = load_image_model(tmp_path / "hf", pooling="mean")
+    config = vision_ternary_config()
+    freeze(prepare(expected, config), config)
+    np.testing.assert_allclose(load_image_model(folder).encode(IMAGES), expected.encode(IMAGES), atol=1e-5)

@@ -54,6 +54,8 @@ class ImageEncoder(nn.Module):
 
     modalities: tuple[str, ...] = ("image",)
     """What this encoder takes (the evaluation suite checks it against a task's modality)."""
+    similarity_fn_name = "cosine"
+    """How embeddings are compared (as ``SentenceTransformer.similarity_fn_name``; ANN indexes read it)."""
 
     def __init__(
         self, model: nn.Module, processor: BaseImageProcessor | None = None, pooling: Pooling = "cls"
@@ -146,3 +148,11 @@ class ImageEncoder(nn.Module):
         if normalize_embeddings:
             embeddings = nn.functional.normalize(embeddings, dim=-1)
         return embeddings.numpy() if convert_to_numpy else embeddings
+
+    def encode_query(self, images: ImageBatch, **kwargs) -> np.ndarray | torch.Tensor:  # noqa: ANN003
+        """Same as :meth:`encode` (query by example); named as sentence-transformers names it."""
+        return self.encode(images, **kwargs)
+
+    def encode_document(self, images: ImageBatch, **kwargs) -> np.ndarray | torch.Tensor:  # noqa: ANN003
+        """Same as :meth:`encode`; named as sentence-transformers names it."""
+        return self.encode(images, **kwargs)

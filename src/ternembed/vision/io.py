@@ -1,10 +1,13 @@
 """Save and load image encoders, full precision or packed ternary.
 
 A folder holds ``config.json``, ``preprocessor_config.json``, ``image_encoder.json`` (pooling and
-backbone kind) and ``model.safetensors``. A ternary folder adds ``ternary_config.json``; its
+backbone kind) and ``model.safetensors``. A ternary folder adds ``ternary_config.json``: the same
+manifest :func:`ternembed.save` writes for text models (:mod:`ternembed.io.manifest`), and its
 ``model.safetensors`` holds the packed codes (``<layer>.weight_packed``) and scales
-(``<layer>.weight_scale``) as sibling tensors, as text models do. A full-precision folder is also a
-plain Hugging Face model folder (``AutoModel.from_pretrained`` reads it).
+(``<layer>.weight_scale``) as sibling tensors. Packed 1x1 convolutions are manifest layers too
+(their weight is an ``[out, in]`` matrix); on load a layer becomes a packed convolution when the
+fresh model has a convolution at that name. A full-precision folder is also a plain Hugging Face
+model folder (``AutoModel.from_pretrained`` reads it).
 """
 
 from __future__ import annotations
@@ -13,22 +16,20 @@ import json
 import os
 from pathlib import Path
 
-import torch
-from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
-from ternembed.formats import get_format
-from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear
+from ternembed.io.manifest import Manifest, describe_model
+from ternembed.io.validate import check_weights, read_json, stored_tensor_specs
+from ternembed.nn import PackedTernaryLinear, TernaryLinear
 from ternembed.vision.conv import PackedTernaryConv1x1, TernaryConv1x1
 from ternembed.vision.encoder import ImageEncoder
 from ternembed.vision.processor import load_image_processor
 
 ENCODER_FILENAME = "image_encoder.json"
 WEIGHTS_FILENAME = "model.safetensors"
-EMBEDDING_BUFFERS = {"weight_fp16": "fp16", "weight_int8": "int8", "weight_int4": "int4"}
 
 
 class ImageCheckpointError(ValueError):
@@ -36,9 +37,19 @@ class ImageCheckpointError(ValueError):
 
 
 def save_image_encoder(
-    encoder: ImageEncoder, folder: str | os.PathLike, config: TernaryConfig | None = None
+    encoder: ImageEncoder,
+    folder: str | os.PathLike,
+    config: TernaryConfig | None = None,
+    base_model: str | None = None,
 ) -> Path:
-    """Write ``encoder`` to ``folder``; pass the :class:`TernaryConfig` used when it holds ternary layers."""
+    """Write ``encoder`` to ``folder``.
+
+    Args:
+        encoder: a full-precision encoder, or one after prepare and freeze.
+        folder: target folder (created; existing files are replaced).
+        config: the :class:`TernaryConfig` used, required when the encoder holds ternary layers.
+        base_model: name or folder of the full-precision original, recorded in the manifest.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if any(isinstance(m, (TernaryLinear, TernaryConv1x1)) for m in encoder.model.modules()):
@@ -58,7 +69,8 @@ def save_image_encoder(
         json.dumps({"pooling": encoder.pooling, "model_type": encoder.config.model_type}, indent=2) + "\n"
     )
     if is_ternary:
-        (folder / CONFIG_FILENAME).write_text(config.to_json() + "\n")
+        manifest = describe_model(encoder.model, config, base_model)
+        (folder / CONFIG_FILENAME).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
     return folder
 
 
@@ -72,55 +84,44 @@ def _build_backbone(folder: Path) -> nn.Module:
     return AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
 
 
-def _install_packed_layers(model: nn.Module, state: dict[str, torch.Tensor], config: TernaryConfig) -> None:
-    """Replace each layer that ``state`` stores packed with an empty packed layer of the same shape."""
-    fmt = get_format(config.storage)
-    for key in [k for k in state if k.endswith(".weight_packed")]:
-        name = key.removesuffix(".weight_packed")
-        module = model.get_submodule(name)
+def _install_packed_layers(model: nn.Module, manifest: Manifest) -> None:
+    """Replace each module the manifest lists with an empty packed one (a 1x1 conv stays a conv)."""
+    for entry in manifest.layers:
+        module = model.get_submodule(entry.name)
+        out_features, in_features = entry.shape
         if isinstance(module, nn.Conv2d):
-            layer_class, in_features, out_features = (
-                PackedTernaryConv1x1,
-                module.in_channels,
-                module.out_channels,
-            )
+            shape = (module.out_channels, module.in_channels)
+            layer_class = PackedTernaryConv1x1
         elif isinstance(module, nn.Linear):
-            layer_class, in_features, out_features = (
-                PackedTernaryLinear,
-                module.in_features,
-                module.out_features,
-            )
+            shape = (module.out_features, module.in_features)
+            layer_class = PackedTernaryLinear
         else:
             raise ImageCheckpointError(
-                f"{key}: layer {name!r} is a {type(module).__name__}, not a linear or 1x1 conv"
+                f"{CONFIG_FILENAME} lists {entry.name!r} as a ternary layer but it is a {type(module).__name__} "
+                "in the model built from config.json, not a linear layer or 1x1 convolution"
             )
-        expected = fmt.packed_shape((out_features, in_features))
-        if tuple(state[key].shape) != expected:
+        if shape != tuple(entry.shape):
             raise ImageCheckpointError(
-                f"{key} has shape {tuple(state[key].shape)} but a {out_features}x{in_features} layer packed as "
-                f"{config.storage} needs {expected}: ternary_config.json disagrees with the weights"
+                f"{CONFIG_FILENAME} lists {entry.name!r} with shape {list(entry.shape)} but the model built from "
+                f"config.json has {list(shape)}: the files come from different saves"
             )
         layer = layer_class(
             in_features,
             out_features,
-            bias=f"{name}.bias" in state,
-            storage=config.storage,
-            group_size=config.group_size,
-            activations=config.activations,
-            scale_shape=tuple(state[f"{name}.weight_scale"].shape),
+            bias=entry.bias,
+            storage=entry.storage,
+            group_size=entry.group_size,
+            activations=entry.activations,
+            scale_shape=entry.scale_shape,
         )
-        parent_name, _, child_name = name.rpartition(".")
-        setattr(model.get_submodule(parent_name) if parent_name else model, child_name, layer)
-    for key, precision in [
-        (k, p) for k in state for suffix, p in EMBEDDING_BUFFERS.items() if k.endswith("." + suffix)
-    ]:
-        name = key.rsplit(".", 1)[0]
-        embedding = model.get_submodule(name)
-        replacement = QuantizedEmbedding(
-            embedding.num_embeddings, embedding.embedding_dim, precision, embedding.padding_idx
-        )
-        parent_name, _, child_name = name.rpartition(".")
-        setattr(model.get_submodule(parent_name) if parent_name else model, child_name, replacement)
+        _set_submodule(model, entry.name, layer)
+    for entry in manifest.embeddings:
+        _set_submodule(model, entry.name, entry.build())
+
+
+def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child_name = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, child_name, module)
 
 
 def load_image_encoder(folder: str | os.PathLike) -> ImageEncoder:
@@ -131,15 +132,18 @@ def load_image_encoder(folder: str | os.PathLike) -> ImageEncoder:
             raise ImageCheckpointError(
                 f"{folder} is not an image-encoder folder: {required} is missing (save one with save_image_encoder)"
             )
-    try:
-        state = load_file(folder / WEIGHTS_FILENAME)
-    except (SafetensorError, OSError) as error:
-        raise ImageCheckpointError(f"{folder / WEIGHTS_FILENAME} is truncated or corrupt: {error}") from None
-    settings = json.loads((folder / ENCODER_FILENAME).read_text())
+    weights = folder / WEIGHTS_FILENAME
+    settings = read_json(folder / ENCODER_FILENAME)
     model = _build_backbone(folder)
     if (folder / CONFIG_FILENAME).is_file():
-        config = TernaryConfig.from_dict(json.loads((folder / CONFIG_FILENAME).read_text()))
-        _install_packed_layers(model, state, config)
+        manifest = Manifest.from_dict(
+            read_json(folder / CONFIG_FILENAME), source=str(folder / CONFIG_FILENAME)
+        )
+        check_weights(weights, manifest)
+        _install_packed_layers(model, manifest)
+    else:
+        stored_tensor_specs(weights)
+    state = load_file(weights)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ImageCheckpointError(
