@@ -37,7 +37,7 @@ from ternembed.index.search_index import DEFAULT_RESCORE, SearchIndex
 SWEEPS: dict[str, tuple[str, tuple[int, ...]]] = {
     "faiss-hnsw": ("ef_search", (16, 32, 64, 128, 256)),
     "usearch": ("ef_search", (16, 32, 64, 128, 256)),
-    "faiss-ivf": ("nprobe", (1, 2, 4, 8, 16, 32, 64)),
+    "faiss-ivf": ("nprobe", (1, 2, 4, 8, 16, 32, 64, 128, 256)),
 }
 """Search parameter swept per backend; faiss-flat (exact) has one operating point."""
 RESCORE_VARIANTS: dict[str, tuple[tuple[bool, str], ...]] = {
