@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import statistics
 import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ class LayerInfo:
 
 @dataclass
 class ModelInfo:
-    """Summary of a packed model folder (``ternembed info``)."""
+    """Summary of a packed model folder (``ternembed info``); ``scale_median`` is the lower median."""
 
     path: str
     base_model: str | None
@@ -68,7 +67,7 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
     check_weights(weights_file, manifest)
     layers: list[LayerInfo] = []
     code_bytes = zeros = weights = scale_bytes = 0
-    scales: list[float] = []
+    scales: list[torch.Tensor] = []
     with safe_open(str(weights_file), framework="pt") as handle:
         stored_shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
         for entry in manifest.layers:
@@ -90,7 +89,8 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
             scale_bytes += scale.numel() * scale.element_size()
             zeros += layer_zeros
             weights += layer_weights
-            scales.extend(scale.flatten().tolist())
+            scales.append(scale.flatten())
+    all_scales = torch.cat(scales)
     weights_bytes = sum(path.stat().st_size for path in root.rglob("*.safetensors"))
     fp32_bytes = fp32_safetensors_size(_float_shapes(manifest, stored_shapes))
     return ModelInfo(
@@ -102,9 +102,9 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
         linear_bits_per_weight=code_bytes * 8 / weights,
         scale_bits_per_weight=scale_bytes * 8 / weights,
         zero_fraction=zeros / weights,
-        scale_min=min(scales),
-        scale_median=statistics.median(scales),
-        scale_max=max(scales),
+        scale_min=float(all_scales.min()),
+        scale_median=float(all_scales.median()),
+        scale_max=float(all_scales.max()),
         embedding_precision=manifest.embeddings[0].precision if manifest.embeddings else "fp32",
         embeddings=[entry.name for entry in manifest.embeddings],
         weights_bytes=weights_bytes,
