@@ -260,6 +260,13 @@ def test_corrupt_safetensors(copy_of, damage):
         ternembed.io.inspect_folder(copy_of)
 
 
+def test_folder_without_sentence_transformers_modules(copy_of):
+    (copy_of / "modules.json").unlink()
+    with pytest.raises(NotATernaryModelError, match="no modules.json"):
+        ternembed.load(copy_of)
+    assert ternembed.io.inspect_folder(copy_of).linear_bits_per_weight == 2.0
+
+
 def test_corrupt_manifest_json(copy_of):
     (copy_of / "ternary_config.json").write_text("{not json")
     with pytest.raises(CorruptCheckpointError, match="ternary_config.json is not valid JSON"):

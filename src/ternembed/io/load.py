@@ -12,7 +12,14 @@ from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureEr
 from ternembed.io.hf_quantizer import register_with_transformers
 from ternembed.io.save import hf_model_of
 from ternembed.io.sentence_transformer import TernarySentenceTransformer
-from ternembed.io.validate import check_folder, check_hf_config, check_weights, read_manifest, weights_path
+from ternembed.io.validate import (
+    check_folder,
+    check_hf_config,
+    check_sentence_transformer_folder,
+    check_weights,
+    read_manifest,
+    weights_path,
+)
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding
 
 
@@ -26,6 +33,7 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
     """
     register_with_transformers()
     root = check_folder(folder)
+    check_sentence_transformer_folder(root)
     manifest = read_manifest(root)
     weights = weights_path(root)
     check_weights(weights, manifest)

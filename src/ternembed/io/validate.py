@@ -66,13 +66,22 @@ def check_folder(folder: str | os.PathLike) -> Path:
             f"{str(root)!r} is not a ternembed model folder: expected {CONFIG_FILENAME}, {HF_CONFIG_FILENAME} and "
             f"{WEIGHTS_FILENAME}, found {sorted(p.name for p in root.iterdir())[:8] or 'nothing'}"
         )
-    for name in (HF_CONFIG_FILENAME, WEIGHTS_FILENAME, MODULES_FILENAME):
+    for name in (HF_CONFIG_FILENAME, WEIGHTS_FILENAME):
         if not (root / name).is_file():
             raise NotATernaryModelError(
                 f"{str(root)!r} has {CONFIG_FILENAME} but no {name}; the folder is incomplete, save it again "
                 "with ternembed.save or `ternembed quantize`"
             )
     return root
+
+
+def check_sentence_transformer_folder(root: Path) -> None:
+    """The folder also holds the sentence-transformers module files that ``load`` assembles the model from."""
+    if not (root / MODULES_FILENAME).is_file():
+        raise NotATernaryModelError(
+            f"{str(root)!r} holds a packed model but no {MODULES_FILENAME}, so it is not a sentence-transformers "
+            "folder; image encoders saved by ternembed.vision load with ternembed.vision.io.load_image_encoder"
+        )
 
 
 def _has_ternembed_quantization_config(path: Path) -> bool:
