@@ -342,3 +342,25 @@ def test_info_counts_zero_codes_without_unpacking(storage, shape, fill):
         codes = torch.full(shape, fill, dtype=torch.int8)
     packed = get_format(storage).pack(codes)
     assert count_zero_codes(packed, storage, codes.numel()) == int((codes == 0).sum())
+
+
+@pytest.mark.parametrize("kind", ["mpnet", "xlm-roberta"])
+def test_round_trip_of_other_text_architectures(kind, minilm_dir, tmp_path):
+    """Nothing in save/load is BERT-specific: the manifest names modules, config.json builds the skeleton."""
+    import transformers
+    from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    from tests.tiny_models import tiny_text_model
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_dir)
+    tiny_text_model(kind, vocab_size=tokenizer.vocab_size).save_pretrained(tmp_path / "hf")
+    tokenizer.save_pretrained(tmp_path / "hf")
+    transformer = Transformer(str(tmp_path / "hf"), max_seq_length=32)
+    model = SentenceTransformer(modules=[transformer, Pooling(32, "mean"), Normalize()], device="cpu")
+    config = TernaryConfig(embeddings="int4")
+    ternembed.freeze(ternembed.prepare(model, config), config)
+    expected = model.encode(TEXTS, convert_to_tensor=True)
+    loaded = ternembed.load(ternembed.save(model, tmp_path / "packed", config))
+    assert len(ternembed.ternary_layers(loaded)) == 12
+    assert torch.allclose(loaded.encode(TEXTS, convert_to_tensor=True), expected, atol=1e-6, rtol=0)
