@@ -1,0 +1,72 @@
+"""`ternembed bench`: latency, throughput, memory and size of a ternary model against its baselines."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "bench"
+HELP = "benchmark a ternary model against torch fp32/bf16/int8 and ONNX Runtime int8 on CPU"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ternembed.perf.variants import VARIANTS
+
+    parser.add_argument(
+        "model",
+        metavar="MODEL_OR_DIR",
+        help="packed ternary folder (or a full-precision model with --ternarize)",
+    )
+    parser.add_argument(
+        "--baseline",
+        help="full-precision model for the baselines (default: MODEL_OR_DIR with --ternarize, else the default model)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench"), help="output folder (default: ./bench)")
+    parser.add_argument("--threads", type=int, default=2, help="threads for every variant (default: 2)")
+    parser.add_argument(
+        "--repeats", type=int, default=10, help="timed calls per shape, median reported (default: 10)"
+    )
+    parser.add_argument("--quick", action="store_true", help="only batch 1x32 and 32x128 tokens")
+    parser.add_argument(
+        "--ternarize",
+        action="store_true",
+        help="ternarize MODEL_OR_DIR in memory instead of loading a packed folder",
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="variants to measure (default: all)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ternembed.cli.main import CliError
+    from ternembed.models import resolve_model
+    from ternembed.perf import BenchSettings, run_bench
+    from ternembed.perf.report import done_checks
+
+    if args.threads < 1 or args.repeats < 1:
+        raise CliError(f"--threads and --repeats must be at least 1, got {args.threads} and {args.repeats}")
+    model = resolve_model(args.model) if args.ternarize else str(Path(args.model).expanduser().resolve())
+    if not args.ternarize and not Path(model).is_dir():
+        raise CliError(
+            f"{args.model!r} is not a packed ternary folder; pass --ternarize to ternarize a model in memory"
+        )
+    baseline = args.baseline or (args.model if args.ternarize else None)
+    settings = BenchSettings(
+        model=model,
+        baseline=baseline,
+        out=args.out,
+        threads=args.threads,
+        repeats=args.repeats,
+        quick=args.quick,
+        ternarize=args.ternarize,
+        variants=tuple(args.variants),
+    )
+    result = run_bench(settings)
+    for name, passed in done_checks(result):
+        print(f"{'n/a ' if passed is None else 'PASS' if passed else 'FAIL'}  {name}")
+    print(f"wrote {args.out / 'bench.json'}, bench.md and bench.png")
+    return 0

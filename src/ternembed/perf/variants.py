@@ -1,0 +1,127 @@
+"""How each benchmarked variant is loaded and run on a batch of token ids."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+VARIANTS: tuple[str, ...] = ("torch-fp32", "torch-bf16", "torch-int8", "ort-int8", "ternary-ref", "ternary")
+ONNX_FP32, ONNX_INT8 = "model_fp32.onnx", "model_int8.onnx"
+
+Batch = dict[str, np.ndarray]
+Runner = Callable[[Batch], object]
+
+
+class VariantError(RuntimeError):
+    """A variant cannot be built here (missing optional dependency, unsupported model, ...)."""
+
+
+def state_bytes(model: torch.nn.Module) -> int:
+    """Bytes of every tensor in the state dict (quantized tensors count their integer storage)."""
+    total = 0
+    for value in model.state_dict().values():
+        if isinstance(value, torch.Tensor):
+            total += value.numel() * value.element_size()
+        elif isinstance(value, tuple):  # packed params of dynamically quantized linears
+            total += sum(v.numel() * v.element_size() for v in value if isinstance(v, torch.Tensor))
+    return total
+
+
+def _torch_runner(model: torch.nn.Module) -> Runner:
+    def run(batch: Batch) -> object:
+        features = {name: torch.from_numpy(values) for name, values in batch.items()}
+        with torch.inference_mode():
+            return model(features)["sentence_embedding"]
+
+    return run
+
+
+def load_torch_variant(
+    variant: str, baseline: str, ternary_source: str, ternarize: bool
+) -> tuple[Runner, int]:
+    """A runner and the weight bytes for one of the torch-based variants."""
+    from ternembed.models import load_sentence_transformer
+
+    if variant.startswith("ternary"):
+        os.environ["TERNEMBED_KERNEL"] = "reference" if variant == "ternary-ref" else "auto"
+        model = load_ternary(ternary_source, ternarize)
+    else:
+        model = load_sentence_transformer(baseline).eval()
+        if variant == "torch-bf16":
+            model = model.to(torch.bfloat16)
+        elif variant == "torch-int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return _torch_runner(model), state_bytes(model)
+
+
+def load_ternary(source: str, ternarize: bool) -> torch.nn.Module:
+    """A packed ternary model: from a folder saved by ternembed, or ternarized in memory."""
+    if not ternarize:
+        from ternembed.io import load
+
+        return load(source)
+    import ternembed
+    from ternembed.models import load_sentence_transformer
+
+    model = load_sentence_transformer(source)
+    config = ternembed.TernaryConfig()
+    ternembed.prepare(model, config)
+    return ternembed.freeze(model, config)
+
+
+def export_onnx(baseline: str, folder: Path) -> Path:
+    """Export the baseline transformer to ONNX and quantize it with ORT dynamic int8; returns the int8 file."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from ternembed.models import load_sentence_transformer
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    model = load_sentence_transformer(baseline)[0].auto_model.eval()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    example = torch.ones(2, 8, dtype=torch.long)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        LastHiddenState(model),
+        (example, example, torch.zeros_like(example)),
+        str(folder / ONNX_FP32),
+        input_names=names,
+        output_names=["last_hidden_state"],
+        dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(str(folder / ONNX_FP32), str(folder / ONNX_INT8), weight_type=QuantType.QInt8)
+    return folder / ONNX_INT8
+
+
+def load_ort_variant(onnx_path: Path, threads: int) -> tuple[Runner, int]:
+    """An ONNX Runtime session with mean pooling and normalization in numpy, like the torch variants."""
+    try:
+        import onnxruntime as ort
+    except ImportError as error:
+        raise VariantError("onnxruntime is not installed (pip install 'ternembed[bench]')") from error
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    def run(batch: Batch) -> object:
+        hidden = session.run(None, batch)[0]
+        mask = batch["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    return run, onnx_path.stat().st_size
