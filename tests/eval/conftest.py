@@ -7,12 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from ternembed.data.fashion_mnist import FASHION_MNIST_DIR_ENV, SPLIT_FILES
 from ternembed.data.wordnet import DATA_FILES, WORDNET_DIR_ENV, wordnet_dir
 
 WORDNET_STRIDE = 25
 """Keep every 25th synset line of each real data file (about 4,700 synsets, 1,400 for evaluation)."""
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and far faster on a machine shared with other jobs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="small versions of the built-in tasks (a smoke test; not comparable)",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="inputs per encode batch")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: torch's choice; 1 is fastest on a busy machine)",
+    )
 
 
 def _print_task_list() -> None:
@@ -57,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("give a model to evaluate (or --list to see the tasks)")
     if args.batch_size < 1:
         raise CliError(f"--batch-size must be at least 1, got {args.batch_size}")
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise CliError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     from ternembed.eval.models import load_model
     from ternembed.eval.report import summary, table, write_report

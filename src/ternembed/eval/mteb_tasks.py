@@ -86,29 +86,36 @@ def classification_task(
     revision: str,
     samples_per_label: int = 32,
     n_experiments: int = 5,
+    cross_validation: bool = False,
 ) -> AbsTaskClassification:
     """An mteb classification task: logistic regression on embeddings, main score accuracy.
 
-    ``load`` returns ``{"train": ..., "test": ...}``, or only ``{"train": ...}`` for a 5-fold
-    cross-validation over all rows (user CSVs).
+    ``load`` returns ``{"train": ..., "test": ...}``; with ``cross_validation`` it returns only
+    ``{"train": ...}`` and the score is a 5-fold cross-validation over all rows (user CSVs).
+    Labels become integer ids in sorted order (mteb's binary metrics expect ``pos_label=1``).
     """
 
     class LocalClassification(AbsTaskClassification):
         metadata = _metadata(name, "Classification", "accuracy", description, revision)
+        is_cross_validation = cross_validation
 
         def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
             splits = load()
-            if "test" not in splits:
-                self.is_cross_validation = True
-                self.metadata.eval_splits = ["train"]
+            label_ids = {
+                label: i for i, label in enumerate(sorted({lab for d in splits.values() for lab in d.labels}))
+            }
             self.dataset = DatasetDict(
                 {
-                    split: Dataset.from_dict({"text": data.texts, "label": data.labels})
+                    split: Dataset.from_dict(
+                        {"text": data.texts, "label": [label_ids[lab] for lab in data.labels]}
+                    )
                     for split, data in splits.items()
                 }
             )
             self.data_loaded = True
 
+    if cross_validation:
+        LocalClassification.metadata.eval_splits = ["train"]
     task = LocalClassification(seed=SEED)
     task.samples_per_label = samples_per_label
     task.n_experiments = n_experiments

@@ -14,13 +14,14 @@ from typing import Any
 from ternembed.eval.runner import EvalReport, ModelRun, headline_metrics, main_scores
 
 KEY_METRICS = {
+    "image": ("accuracy", "knn_accuracy", "f1"),
     "Retrieval": ("ndcg_at_10", "recall_at_10", "mrr_at_10"),
     "Classification": ("accuracy", "f1"),
     "Clustering": ("v_measure",),
     "PairClassification": ("max_ap", "max_f1"),
     "STS": ("cosine_spearman", "cosine_pearson"),
-    "image": ("accuracy", "knn_accuracy", "f1"),
 }
+"""Metrics shown per task type, first match wins (so the image set, a superset, comes first)."""
 DIGITS = 4
 
 
@@ -197,6 +198,9 @@ def chart(data: dict[str, Any], path: str | Path) -> Path:
 
 
 def _safe_name(name: str) -> str:
+    """A file name for a model or task: a local path's last part, a hub id with ``/`` as ``__`` (mteb's habit)."""
+    if Path(name).expanduser().exists():
+        name = Path(name).expanduser().resolve().name
     return re.sub(r"[^A-Za-z0-9._-]+", "__", name).strip("_") or "model"
 
 

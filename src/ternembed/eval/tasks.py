@@ -31,7 +31,7 @@ class UnknownTaskError(ValueError):
     """A task name is neither built in, nor a path to user data, nor a stock MTEB task."""
 
 
-class ModalityError(TypeError):
+class ModalityError(ValueError):
     """The model cannot encode the inputs (text or images) a task needs."""
 
 
@@ -171,9 +171,9 @@ def _user_task(path: Path) -> EvalTask:
         )
     if {"text", "label"} <= set(header):
         loader = lambda: {"train": read_classification_csv(path, min_per_label=5)}  # noqa: E731
-        return _mteb_eval_task(
-            mteb_tasks.classification_task(name, loader, f"classification CSV {path}", revision)
-        )
+        description = f"classification CSV {path} (5-fold cross-validation)"
+        task = mteb_tasks.classification_task(name, loader, description, revision, cross_validation=True)
+        return _mteb_eval_task(task)
     raise EvalDataError(
         f"{path}:1: header {header} is neither an STS CSV (sentence1,sentence2,score) "
         f"nor a classification CSV (text,label)"
