@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from ternembed.data.fashion_mnist import FASHION_MNIST_DIR_ENV, SPLIT_FILES
-from ternembed.data.wordnet import DATA_FILES, WORDNET_DIR_ENV, wordnet_dir
+from ternembed.data.wordnet import DATA_FILES, WORDNET_DIR_ENV, parse_data_line, wordnet_dir
 
 WORDNET_STRIDE = 25
-"""Keep every 25th synset line of each real data file (about 4,700 synsets, 1,400 for evaluation)."""
+"""Keep every 25th synset line of each real data file, plus the hypernyms they need."""
 
 
 @pytest.fixture(autouse=True)
@@ -27,14 +27,25 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_wordnet_dir(tmp_path_factory) -> Path:
-    """A WordNet folder holding a fixed sample of the installed database, lines unchanged."""
+    """A WordNet folder holding a fixed sample of the installed database and all its ancestors, lines unchanged."""
     source = wordnet_dir()
     folder = tmp_path_factory.mktemp("wordnet")
-    for name in DATA_FILES.values():
+    files = {}
+    for pos, name in DATA_FILES.items():
         lines = (source / name).read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-        header = [line for line in lines if line.startswith("  ")]
-        body = [line for line in lines if not line.startswith("  ")]
-        (folder / name).write_text("".join(header + body[::WORDNET_STRIDE]), encoding="utf-8")
+        files[name] = [
+            (line, None if line.startswith("  ") else parse_data_line(line, pos)) for line in lines
+        ]
+    parsed = {synset.id: synset for rows in files.values() for _, synset in rows if synset}
+    keep = {synset.id for rows in files.values() for synset in [s for _, s in rows if s][::WORDNET_STRIDE]}
+    frontier = list(keep)
+    while frontier:
+        frontier = [h for synset_id in frontier for h in parsed[synset_id].hypernyms if h not in keep]
+        keep.update(frontier)
+    for name, rows in files.items():
+        (folder / name).write_text(
+            "".join(line for line, s in rows if s is None or s.id in keep), encoding="utf-8"
+        )
     return folder
 
 

@@ -43,7 +43,14 @@ def user_csvs(tmp_path):
 def test_every_text_task_type_runs_through_the_cli(
     tiny_st_dir, tiny_wordnet, beir_dir, user_csvs, tmp_path, capsys
 ):
-    tasks = ["wordnet-retrieval", "wordnet-topics", "wordnet-clustering", "wordnet-pairs", str(beir_dir)]
+    tasks = [
+        "wordnet-retrieval",
+        "wordnet-topics",
+        "wordnet-clustering",
+        "wordnet-pairs",
+        "wordnet-similarity",
+    ]
+    tasks.append(str(beir_dir))
     out = tmp_path / "report"
     argv = ["eval", tiny_st_dir, "--tasks", ",".join([*tasks, *map(str, user_csvs)]), "--quick", "--json"]
     assert main([*argv, "--out", str(out)]) == 0
@@ -52,7 +59,7 @@ def test_every_text_task_type_runs_through_the_cli(
     assert set(metrics["wordnet-retrieval"]) == {"ndcg_at_10", "recall_at_10", "mrr_at_10"}
     assert "accuracy" in metrics["wordnet-topics"] and "accuracy" in metrics["topics"]
     assert "v_measure" in metrics["wordnet-clustering"]
-    assert "max_ap" in metrics["wordnet-pairs"]
+    assert "max_ap" in metrics["wordnet-pairs"] and "cosine_spearman" in metrics["wordnet-similarity"]
     assert "cosine_spearman" in metrics["sts"] and "ndcg_at_10" in metrics["beir"]
     assert all(0.0 <= task["main_score"] <= 1.0 for task in data["tasks"] if task["task"] != "sts")
     assert data["model"]["weight_bytes"] > 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from ternembed.data.wordnet import load_synsets
+import pytest
+
+from ternembed.data.wordnet import Synset, load_synsets
 from ternembed.eval.wordnet_tasks import (
     MASK,
     build_clustering,
     build_pairs,
     build_retrieval,
+    build_similarity,
     build_topics,
     mask_lemmas,
+    wu_palmer,
 )
 
 
@@ -51,3 +55,23 @@ def test_clustering_and_pairs_are_balanced(tiny_wordnet):
 def test_full_retrieval_on_the_installed_database_has_the_promised_size():
     data = build_retrieval(load_synsets(), size="full")
     assert len(data.corpus) == 20_000 and len(data.queries) == 2_000
+
+
+def test_wu_palmer_on_a_small_hierarchy():
+    def noun(synset_id, *hypernyms):
+        return Synset(synset_id, "n", "noun.Tops", (synset_id,), "gloss", (), hypernyms)
+
+    by_id = {
+        s.id: s for s in (noun("root"), noun("a", "root"), noun("b", "a"), noun("c", "a"), noun("d", "root"))
+    }
+    assert wu_palmer("b", "b", by_id) == 1.0
+    assert wu_palmer("b", "c", by_id) == pytest.approx(2 * 2 / (1 + 1 + 2 * 2))
+    assert wu_palmer("b", "d", by_id) == pytest.approx(2 * 1 / (2 + 1 + 2 * 1))
+
+
+def test_similarity_pairs_are_graded_and_deterministic(tiny_wordnet):
+    synsets = load_synsets()
+    pairs = build_similarity(synsets, size="quick")
+    assert len(pairs.labels) > 20 and len(set(pairs.labels)) > 5
+    assert all(0.0 <= grade <= 1.0 for grade in pairs.labels)
+    assert build_similarity(synsets, size="quick") == pairs

@@ -23,7 +23,13 @@ from ternembed.eval.wordnet_tasks import RetrievalData, Size
 
 Modality = Literal["text", "image"]
 WORDNET_REVISION = "wordnet-3.0-eval-split-v1"
-TEXT_SUITE = ("wordnet-retrieval", "wordnet-topics", "wordnet-clustering", "wordnet-pairs")
+TEXT_SUITE = (
+    "wordnet-retrieval",
+    "wordnet-topics",
+    "wordnet-clustering",
+    "wordnet-pairs",
+    "wordnet-similarity",
+)
 """The built-in text tasks, run by default on a text model."""
 
 
@@ -75,6 +81,14 @@ BUILTIN_TASKS = {
             "max_ap",
             "WordNet pairs: two lemmas of one synset (synonyms sharing no word) vs a lemma and an unrelated "
             "lemma of the same topic, balanced. Max average precision over similarity functions.",
+        ),
+        BuiltinTask(
+            "wordnet-similarity",
+            "text",
+            "cosine_spearman",
+            "WordNet graded similarity: gloss pairs of nouns (an anchor with a sibling, a cousin, a same-topic "
+            "and a random noun) graded by the Wu-Palmer similarity of their synsets in the hypernym graph; "
+            "taxonomy distance, not human judgement. Spearman of cosine similarity.",
         ),
         BuiltinTask(
             "fashion-mnist",
@@ -146,6 +160,9 @@ def _builtin(name: str, size: Size) -> EvalTask:
     if name == "wordnet-pairs":
         loader = _wordnet_loader(wordnet_tasks.build_pairs, size)
         return _mteb_eval_task(mteb_tasks.pair_classification_task(name, loader, info.description, revision))
+    if name == "wordnet-similarity":
+        loader = _wordnet_loader(wordnet_tasks.build_similarity, size)
+        return _mteb_eval_task(mteb_tasks.sts_task(name, loader, info.description, revision))
     image_task = FashionMnistTask(size)
     return EvalTask(name, "image", image_task.main_score, image_task.run)
 

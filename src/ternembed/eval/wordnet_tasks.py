@@ -244,3 +244,71 @@ def build_pairs(synsets: Sequence[Synset], size: Size = "full", seed: int = 0) -
         pairs.second.extend([second, unrelated])
         pairs.labels.extend([1.0, 0.0])
     return pairs
+
+
+def _hypernym_distances(synset_id: str, by_id: dict[str, Synset]) -> dict[str, int]:
+    """Every ancestor of a synset (itself included) with its fewest hypernym steps away."""
+    distances, frontier = {synset_id: 0}, [synset_id]
+    while frontier:
+        following = []
+        for current in frontier:
+            for parent in by_id[current].hypernyms if current in by_id else ():
+                if parent not in distances:
+                    distances[parent] = distances[current] + 1
+                    following.append(parent)
+        frontier = following
+    return distances
+
+
+def wu_palmer(first: str, second: str, by_id: dict[str, Synset]) -> float:
+    """Wu-Palmer similarity ``2 d(lcs) / (d1 + d2 + 2 d(lcs))`` in the hypernym graph; 0 without a common ancestor.
+
+    ``d(lcs)`` is the depth of the deepest common ancestor (1 for a root), ``d1``/``d2`` the steps
+    from each synset up to it.
+    """
+    up_first, up_second = _hypernym_distances(first, by_id), _hypernym_distances(second, by_id)
+    common = set(up_first) & set(up_second)
+    if not common:
+        return 0.0
+
+    def depth(synset_id: str) -> int:
+        return 1 + max(_hypernym_distances(synset_id, by_id).values())
+
+    best = max(common, key=lambda c: (depth(c), -(up_first[c] + up_second[c]), c))
+    lcs_depth = depth(best)
+    return 2 * lcs_depth / (up_first[best] + up_second[best] + 2 * lcs_depth)
+
+
+def build_similarity(synsets: Sequence[Synset], size: Size = "full", seed: int = 0) -> TextPairs:
+    """Gloss pairs of evaluation nouns graded by the Wu-Palmer similarity of their synsets (0 to 1).
+
+    The grade is WordNet's taxonomy distance, not a human judgement. Each anchor is paired with a
+    sibling and a cousin (shared grandparent) where it has them (at least one), a noun of the same
+    topic and any noun, so grades span the range.
+    """
+    sizes, index, rng = SIZES[size], _Index(synsets), random.Random(seed + 4)
+    nouns = [s for s in index.unique_definition if s.pos == "n"]
+    noun_ids = {s.id for s in nouns}
+    by_topic: dict[str, list[Synset]] = defaultdict(list)
+    for synset in nouns:
+        by_topic[synset.lexname].append(synset)
+    pairs = TextPairs([], [], [])
+    for anchor in rng.sample(nouns, len(nouns)):
+        if len(pairs.labels) >= 2 * sizes.pairs_per_class:
+            break
+        parents = anchor.hypernyms
+        siblings = sorted({c for p in parents for c in index.hyponyms[p]} & noun_ids - {anchor.id})
+        grandparents = [g for p in parents if p in index.by_id for g in index.by_id[p].hypernyms]
+        cousins = sorted(
+            {c for g in grandparents for p in index.hyponyms[g] for c in index.hyponyms[p]} & noun_ids
+        )
+        cousins = [c for c in cousins if c not in siblings and c != anchor.id]
+        if not siblings and not cousins:
+            continue
+        close = [rng.choice(group) for group in (siblings, cousins) if group]
+        partners = [*close, rng.choice(by_topic[anchor.lexname]).id, rng.choice(nouns).id]
+        for partner in dict.fromkeys(p for p in partners if p != anchor.id):
+            pairs.first.append(anchor.definition)
+            pairs.second.append(index.by_id[partner].definition)
+            pairs.labels.append(round(wu_palmer(anchor.id, partner, index.by_id), 4))
+    return pairs
