@@ -32,7 +32,7 @@ class DistillArguments:
         out: output folder of the frozen student.
         data: corpus paths; empty means the default WordNet corpus.
         text_field: column/key of the text in .jsonl, .csv, .parquet and datasets.
-        max_texts: use a seeded sample of at most this many texts.
+        max_texts: use a seeded sample of at most this many texts (default corpus: 10,000).
         epochs: passes over the training texts (ignored when ``max_steps`` is set).
         max_steps: optimizer steps to run; wraps around the corpus as needed.
         batch_size: items per forward pass on each process.
@@ -66,7 +66,7 @@ class DistillArguments:
     batch_size: int = 32
     grad_accum: int = 1
     max_seq_length: int = 128
-    lr: float = 2e-4
+    lr: float = 5e-4
     lr_schedule: LrSchedule = "linear"
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0

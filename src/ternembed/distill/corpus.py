@@ -13,6 +13,10 @@ import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+DEFAULT_CORPUS_TEXTS = 10_000
+"""Texts sampled from the default corpus unless ``max_texts`` says otherwise: one epoch of them is
+the measured sweet spot for a 2-core CPU (see docs/results/distill.md)."""
+
 FILE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 """Corpus files we read; a folder contributes every such file below it, in sorted order."""
 
@@ -33,7 +37,8 @@ def load_texts(
         paths: files or folders (see :data:`FILE_SUFFIXES`) or folders written by
             ``datasets.Dataset.save_to_disk``; None or empty means the default WordNet corpus.
         text_field: column or key holding the text in .jsonl, .csv, .parquet and datasets.
-        max_texts: keep a seeded random sample of at most this many texts.
+        max_texts: keep a seeded random sample of at most this many texts (default corpus:
+            :data:`DEFAULT_CORPUS_TEXTS`).
         seed: seed of that sample.
     """
     if max_texts is not None and max_texts <= 0:
@@ -43,6 +48,7 @@ def load_texts(
         source = ", ".join(str(p) for p in paths)
     else:
         texts, source = _default_corpus(), "the default WordNet corpus"
+        max_texts = max_texts or DEFAULT_CORPUS_TEXTS
     texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
     if not texts:
         raise CorpusError(f"{source} holds no non-empty texts; pass --data with at least one line of text")
