@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         quick=args.quick,
         ternarize=args.ternarize,
+        interleaved=not args.separate,
         variants=tuple(args.variants),
     )
     result = run_bench(settings)

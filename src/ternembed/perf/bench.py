@@ -16,6 +16,7 @@ from ternembed.perf.worker import RESULT_PREFIX
 
 FULL_SHAPES: tuple[tuple[int, int], ...] = tuple((b, s) for b in (1, 8, 32) for s in (16, 32, 128))
 QUICK_SHAPES: tuple[tuple[int, int], ...] = ((1, 32), (32, 128))
+MEMORY_FIELDS = ("load_s", "weights_bytes", "peak_rss_mb", "model_rss_mb", "kernel")
 
 
 class BenchError(RuntimeError):
@@ -33,6 +34,8 @@ class BenchSettings:
         threads: intra-op threads of every variant.
         repeats: timed calls per shape (median reported); fewer when a shape exceeds ``budget_s``.
         quick: only batch 1 x 32 and 32 x 128 tokens.
+        interleaved: time all variants in one process, one call of each in turn (robust to load
+            spikes on shared machines); load time and peak memory still come from one process per variant.
     """
 
     model: str
@@ -42,6 +45,7 @@ class BenchSettings:
     repeats: int = 10
     quick: bool = False
     ternarize: bool = False
+    interleaved: bool = True
     variants: tuple[str, ...] = VARIANTS
     budget_s: float = 15.0
     shapes: tuple[tuple[int, int], ...] = field(default=())
@@ -105,6 +109,7 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
         "vocab_size": AutoConfig.from_pretrained(baseline).vocab_size,
     }
     rows: list[dict] = []
+    memory: dict[str, dict] = {}
     skipped: dict[str, str] = {}
     for variant in settings.variants:
         if variant == "ort-int8":
@@ -115,8 +120,17 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
                 skipped[variant] = f"onnxruntime / onnx not installed ({error.name})"
                 log(f"skipping {variant}: {skipped[variant]}")
                 continue
-        log(f"measuring {variant} ...")
-        rows.extend(_run_worker({**spec, "variant": variant}))
+        if settings.interleaved:
+            log(f"measuring load time and memory of {variant} alone ...")
+            alone = _run_worker({**spec, "variant": variant, "repeats": 1, "budget_s": 0.0})
+            memory[variant] = {key: alone[0][key] for key in MEMORY_FIELDS if key in alone[0]}
+        else:
+            log(f"measuring {variant} ...")
+            rows.extend(_run_worker({**spec, "variant": variant}))
+    if settings.interleaved:
+        measured = [v for v in settings.variants if v not in skipped]
+        log(f"timing {', '.join(measured)} interleaved in one process ...")
+        rows = [{**row, **memory[row["variant"]]} for row in _run_worker({**spec, "variants": measured})]
     _add_ratios(rows)
     result = {
         "model": settings.model,
@@ -124,6 +138,7 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
         "ternarized_in_memory": settings.ternarize,
         "threads": settings.threads,
         "repeats": settings.repeats,
+        "timing": "interleaved" if settings.interleaved else "one process per variant",
         "cpu": cpu_name(),
         "command": " ".join(["ternembed", *sys.argv[1:]]) if sys.argv[0].endswith("ternembed") else None,
         "skipped": skipped,

@@ -68,16 +68,16 @@ def write_markdown(result: dict, path: Path) -> None:
         f"# ternembed bench: {result['model']}",
         "",
         f"Baseline `{result['baseline']}`, {result['threads']} threads, median of up to {result['repeats']} "
-        f"repeats, CPU: {result['cpu']}. Latency is the model forward on pre-tokenized, unpadded batches "
+        f"repeats ({result.get('timing', 'one process per variant')}), CPU: {result['cpu']}. Latency is the model forward on pre-tokenized, unpadded batches "
         "(embeddings, encoder, pooling, normalization); tokenization is the same for every variant and excluded.",
         "",
-        "| batch x tokens | variant | median ms | x fp32 latency | texts/s |",
-        "|---|---|---:|---:|---:|",
+        "| batch x tokens | variant | median ms | min ms | x fp32 latency | texts/s |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
         ratio = row.get("latency_vs_fp32")
         lines.append(
-            f"| {row['batch_size']}x{row['seq_len']} | {row['variant']} | {row['median_ms']:.2f} | "
+            f"| {row['batch_size']}x{row['seq_len']} | {row['variant']} | {row['median_ms']:.2f} | {row['min_ms']:.2f} | "
             f"{'' if ratio is None else f'{ratio:.2f}'} | {row['texts_per_s']:.1f} |"
         )
     lines += [

@@ -31,8 +31,12 @@ def state_bytes(model: torch.nn.Module) -> int:
     return total
 
 
-def _torch_runner(model: torch.nn.Module) -> Runner:
+def _torch_runner(model: torch.nn.Module, kernel: str | None = None) -> Runner:
+    """Run ``model``; ``kernel`` pins TERNEMBED_KERNEL during the call (variants share a process)."""
+
     def run(batch: Batch) -> object:
+        if kernel is not None:
+            os.environ["TERNEMBED_KERNEL"] = kernel
         features = {name: torch.from_numpy(values) for name, values in batch.items()}
         with torch.inference_mode():
             return model(features)["sentence_embedding"]
@@ -46,8 +50,10 @@ def load_torch_variant(
     """A runner and the weight bytes for one of the torch-based variants."""
     from ternembed.models import load_sentence_transformer
 
+    kernel = None
     if variant.startswith("ternary"):
-        os.environ["TERNEMBED_KERNEL"] = "reference" if variant == "ternary-ref" else "auto"
+        kernel = "reference" if variant == "ternary-ref" else "auto"
+        os.environ["TERNEMBED_KERNEL"] = kernel
         model = load_ternary(ternary_source, ternarize)
     else:
         model = load_sentence_transformer(baseline).eval()
@@ -55,7 +61,7 @@ def load_torch_variant(
             model = model.to(torch.bfloat16)
         elif variant == "torch-int8":
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    return _torch_runner(model), state_bytes(model)
+    return _torch_runner(model, kernel), state_bytes(model)
 
 
 def load_ternary(source: str, ternarize: bool) -> torch.nn.Module:
@@ -116,6 +122,8 @@ def load_ort_variant(onnx_path: Path, threads: int) -> tuple[Runner, int]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # No busy-waiting after a run: variants are timed in turn in one process and must not steal the CPU.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
     def run(batch: Batch) -> object:

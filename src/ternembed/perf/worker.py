@@ -1,6 +1,8 @@
-"""One variant in one process: load it, time every shape, report peak memory as one JSON line.
+"""Benchmark worker process; prints its result as one JSON line.
 
-Run by :mod:`ternembed.perf.bench` as ``python -m ternembed.perf.worker SPEC_JSON``.
+``python -m ternembed.perf.worker SPEC_JSON`` either measures one variant alone (load time, peak memory,
+latency per shape) or, when the spec lists ``variants``, times them all interleaved in one process.
+Run by :mod:`ternembed.perf.bench`.
 """
 
 from __future__ import annotations
@@ -54,21 +56,63 @@ def time_shape(run, batch: dict[str, np.ndarray], repeats: int, budget_s: float)
     return times
 
 
-def measure(spec: dict) -> dict:
+def load_variant(spec: dict, variant: str):  # noqa: ANN201 - (runner, weight bytes)
+    from ternembed.perf import variants
+
+    if variant == "ort-int8":
+        return variants.load_ort_variant(Path(spec["onnx_path"]), spec["threads"])
+    return variants.load_torch_variant(variant, spec["baseline"], spec["ternary_source"], spec["ternarize"])
+
+
+def time_interleaved(spec: dict) -> dict:
+    """Latency of every variant in one process, one call of each in turn per round.
+
+    On a shared, noisy machine this spreads load spikes over all variants alike instead of
+    penalizing whichever variant happened to run during one; memory is measured separately.
+    """
     import torch
 
-    from ternembed.perf import variants
+    torch.set_num_threads(spec["threads"])
+    runners = {variant: load_variant(spec, variant)[0] for variant in spec["variants"]}
+    rows = []
+    for batch_size, seq_len in spec["shapes"]:
+        batch = make_batch(batch_size, seq_len, spec["vocab_size"])
+        times: dict[str, list[float]] = {variant: [] for variant in runners}
+        for run in runners.values():
+            run(batch)
+        start = time.perf_counter()
+        for round_index in range(spec["repeats"]):
+            if round_index >= 3 and time.perf_counter() - start > spec["budget_s"] * len(runners):
+                break
+            for variant, run in runners.items():
+                began = time.perf_counter()
+                run(batch)
+                times[variant].append((time.perf_counter() - began) * 1e3)
+        for variant, values in times.items():
+            median_ms = statistics.median(values)
+            rows.append(
+                {
+                    "variant": variant,
+                    "batch_size": batch_size,
+                    "seq_len": seq_len,
+                    "threads": spec["threads"],
+                    "median_ms": median_ms,
+                    "min_ms": min(values),
+                    "repeats": len(values),
+                    "texts_per_s": batch_size / (median_ms / 1e3),
+                }
+            )
+    return {"rows": rows}
+
+
+def measure(spec: dict) -> dict:
+    import torch
 
     torch.set_num_threads(spec["threads"])
     variant = spec["variant"]
     rss_before = current_rss_mb()
     began = time.perf_counter()
-    if variant == "ort-int8":
-        run, weight_bytes = variants.load_ort_variant(Path(spec["onnx_path"]), spec["threads"])
-    else:
-        run, weight_bytes = variants.load_torch_variant(
-            variant, spec["baseline"], spec["ternary_source"], spec["ternarize"]
-        )
+    run, weight_bytes = load_variant(spec, variant)
     load_s = time.perf_counter() - began
     rss_loaded = current_rss_mb()
     rows = []
@@ -104,7 +148,8 @@ def measure(spec: dict) -> dict:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    print(RESULT_PREFIX + json.dumps(measure(spec)), flush=True)
+    result = time_interleaved(spec) if "variants" in spec else measure(spec)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,34 @@ TE_AMX static void add_tiles_scaled(float *total, const float *tiles, const floa
     }
 }
 
+/* Single-scale-group epilogue straight from the int32 tiles: y = acc * scale[n] * row_scale[r] + bias[n]. */
+TE_AMX static void store_int_tiles(const te_problem *p, int64_t r0, int64_t r1, int64_t col0, const int32_t *tiles) {
+    const te_weights *w = p->w;
+    if (p->epilogue != TE_EPILOGUE_NONE) {
+        float row[32];
+        for (int64_t r = r0; r < r1; r++) {
+            for (int c = 0; c < 32; c++) row[c] = (float)tiles[(r - r0) * 32 + c] * w->scales[col0 + c];
+            te_store_row(p, r, col0, row, p->row_scale[r]);
+        }
+        return;
+    }
+    int64_t cols = w->n - col0 < 32 ? w->n - col0 : 32;
+    __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    __m512 s0 = _mm512_loadu_ps(w->scales + col0), s1 = _mm512_loadu_ps(w->scales + col0 + 16);
+    __m512 b0 = w->bias ? _mm512_maskz_loadu_ps(m0, w->bias + col0) : _mm512_setzero_ps();
+    __m512 b1 = w->bias ? _mm512_maskz_loadu_ps(m1, w->bias + col0 + 16) : _mm512_setzero_ps();
+    for (int64_t r = r0; r < r1; r++) {
+        const int32_t *t = tiles + (r - r0) * 32;
+        float *out = p->y + r * w->n + col0;
+        __m512 rs = _mm512_set1_ps(p->row_scale[r]);
+        __m512 v0 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(t)), s0), rs);
+        __m512 v1 = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(t + 16)), s1), rs);
+        _mm512_mask_storeu_ps(out, m0, _mm512_add_ps(v0, b0));
+        _mm512_mask_storeu_ps(out + 16, m1, _mm512_add_ps(v1, b1));
+    }
+}
+
 TE_AMX void te_task_float_amx(TE_TASK_ARGS) {
     const te_weights *w = p->w;
     const int64_t kp = w->k_padded, kblocks = kp / 32, group_blocks = w->group_padded / 32;
@@ -158,12 +186,16 @@ TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
                 _tile_stored(1, tiles + 16, 128);
                 _tile_stored(2, tiles + 16 * 32, 128);
                 _tile_stored(3, tiles + 16 * 32 + 16, 128);
+                if (w->ngroups == 1) break;
                 for (int i = 0; i < 32 * 32; i += 16)
                     _mm512_storeu_ps(tiles_f + i, _mm512_cvtepi32_ps(_mm512_loadu_si512(tiles + i)));
                 add_tiles_scaled(total, tiles_f, w->scales + g * w->n_padded + panel * 32, g == 0);
             }
-            for (int64_t r = r0; r < r0 + 32 && r < row0 + rows; r++)
-                te_store_row_avx512(p, r, panel * 32, total + (r - r0) * 32, p->row_scale[r]);
+            if (w->ngroups == 1)
+                store_int_tiles(p, r0, r0 + 32 < row0 + rows ? r0 + 32 : row0 + rows, panel * 32, tiles);
+            else
+                for (int64_t r = r0; r < r0 + 32 && r < row0 + rows; r++)
+                    te_store_row_avx512(p, r, panel * 32, total + (r - r0) * 32, p->row_scale[r]);
         }
     }
     _tile_release();

@@ -70,23 +70,12 @@ static const te_task_fn tasks[4][2] = {
     {te_task_float_amx, te_task_int8_amx},
 };
 
-/* y[m, n] = epilogue(x[m, :k] . W^T * scales + bias). Returns 0, or a negative error code:
- * -1 bad argument, -2 ISA not available on this CPU, -3 out of memory. */
-int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float *y, int mode, int isa,
-              int epilogue, int nthreads) {
-    if (mode < 0 || mode > 1 || isa < 0 || isa > TE_ISA_AMX || m < 0 || w->k_padded % TE_BLOCK_K ||
-        w->n_padded % 32 || w->group_padded % TE_BLOCK_K)
-        return -1;
-    if (isa > te_cpu_isa()) return -2;
-    if (isa == TE_ISA_AMX && mode == TE_MODE_FLOAT && !w->bf16) return -1;
-    if (m == 0) return 0;
-    if (nthreads < 1) nthreads = 1;
-    if (nthreads > TE_MAX_THREADS) nthreads = TE_MAX_THREADS;
-
+/* One chunk of at most TE_CHUNK_ROWS rows: stage the activations, then compute all output panels. */
+static int run_chunk(const te_weights *w, const float *x, int64_t m, int64_t ldx, float *y, int mode, int isa,
+                     int epilogue, int nthreads) {
     int64_t m_padded = (m + TE_ROWS - 1) / TE_ROWS * TE_ROWS;
-    int64_t kp = w->k_padded;
     int bf16x3 = isa == TE_ISA_AMX && mode == TE_MODE_FLOAT;
-    size_t values = (size_t)m_padded * kp;
+    size_t values = (size_t)m_padded * w->k_padded;
     size_t bytes = mode == TE_MODE_INT8 ? values + (size_t)m_padded * (4 + 4 * w->ngroups) + 64
                                         : values * (bf16x3 ? 6 : 4);
     if (reserve(&stage_buffer, &stage_size, bytes) || reserve_scratch(nthreads)) return -3;
@@ -97,13 +86,14 @@ int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float
         job.problem.row_scale = (float *)((int8_t *)stage_buffer + ((values + 63) & ~(size_t)63));
         job.problem.row_sums = (int32_t *)(job.problem.row_scale + m_padded);
     }
-    job.stage = bf16x3 ? te_stage_bf16x3 : mode == TE_MODE_FLOAT ? te_stage_float
-              : isa >= TE_ISA_AVX512 ? te_stage_int8_avx512 : te_stage_int8;
+    job.stage = bf16x3                 ? te_stage_bf16x3
+                : mode == TE_MODE_FLOAT ? te_stage_float
+                : isa >= TE_ISA_AVX512  ? te_stage_int8_avx512
+                                        : te_stage_int8;
     job.task = tasks[isa][mode];
     job.panels = w->n_padded / 32;
     /* Rows per task: whole TE_ROWS blocks, up to TE_TASK_ROWS, while keeping >= 4 tasks per thread. */
-    int64_t row_blocks = m_padded / TE_ROWS;
-    int64_t blocks_per_task = row_blocks / (4 * (int64_t)nthreads);
+    int64_t blocks_per_task = m_padded / TE_ROWS / (4 * (int64_t)nthreads);
     if (blocks_per_task < 1) blocks_per_task = 1;
     if (blocks_per_task > TE_TASK_ROWS / TE_ROWS) blocks_per_task = TE_TASK_ROWS / TE_ROWS;
     job.task_rows = blocks_per_task * TE_ROWS;
@@ -115,6 +105,26 @@ int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float
     }
     te_pool_run(run_stage_task, &job, row_tasks, m >= 256 ? nthreads : 1);
     te_pool_run(run_compute_task, &job, row_tasks * job.slices, nthreads);
+    return 0;
+}
+
+/* y[m, n] = epilogue(x[m, :k] . W^T * scales + bias). Returns 0, or a negative error code:
+ * -1 bad argument, -2 ISA not available on this CPU, -3 out of memory.
+ * Rows go in chunks so the staged activations stay small (a few MB) whatever the batch. */
+int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float *y, int mode, int isa,
+              int epilogue, int nthreads) {
+    if (mode < 0 || mode > 1 || isa < 0 || isa > TE_ISA_AMX || m < 0 || w->k_padded % TE_BLOCK_K ||
+        w->n_padded % 32 || w->group_padded % TE_BLOCK_K)
+        return -1;
+    if (isa > te_cpu_isa()) return -2;
+    if (isa == TE_ISA_AMX && mode == TE_MODE_FLOAT && !w->bf16) return -1;
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > TE_MAX_THREADS) nthreads = TE_MAX_THREADS;
+    for (int64_t row0 = 0; row0 < m; row0 += TE_CHUNK_ROWS) {
+        int64_t rows = m - row0 < TE_CHUNK_ROWS ? m - row0 : TE_CHUNK_ROWS;
+        int code = run_chunk(w, x + row0 * ldx, rows, ldx, y + row0 * w->n, mode, isa, epilogue, nthreads);
+        if (code) return code;
+    }
     return 0;
 }
 

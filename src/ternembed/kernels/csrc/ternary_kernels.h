@@ -16,6 +16,7 @@
 #define TE_BLOCK_BYTES (TE_BLOCK_N * TE_BLOCK_K)
 #define TE_ROWS 32       /* activation rows per AMX block; staged rows are padded to this */
 #define TE_TASK_ROWS 128 /* most activation rows one task handles */
+#define TE_CHUNK_ROWS 512 /* rows staged at once: bounds the staging buffer */
 
 enum te_isa { TE_ISA_PORTABLE = 0, TE_ISA_AVX2 = 1, TE_ISA_AVX512 = 2, TE_ISA_AMX = 3 };
 enum te_mode { TE_MODE_FLOAT = 0, TE_MODE_INT8 = 1 };
