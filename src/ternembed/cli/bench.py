@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ternarize MODEL_OR_DIR in memory instead of loading a packed folder",
     )
     parser.add_argument(
+        "--separate",
+        action="store_true",
+        help="time each variant in its own process instead of interleaving them in one (default: interleaved)",
+    )
+    parser.add_argument(
         "--variants",
         nargs="+",
         choices=VARIANTS,
