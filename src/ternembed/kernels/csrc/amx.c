@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include "ternary_kernels.h"
 
-#if defined(__x86_64__) && defined(__linux__)
+#if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || __GNUC__ >= 11) /* AMX intrinsics */
 #include <immintrin.h>
 #include <string.h>
 #include <sys/syscall.h>
