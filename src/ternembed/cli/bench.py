@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--baseline",
-        help="full-precision model for the baselines (default: MODEL_OR_DIR with --ternarize, else the default model)",
+        help="full-precision model for the baselines (default: MODEL_OR_DIR with --ternarize, else the base model named by the packed folder, else the default model)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench"), help="output folder (default: ./bench)")
     parser.add_argument("--threads", type=int, default=2, help="threads for every variant (default: 2)")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(
             f"{args.model!r} is not a packed ternary folder; pass --ternarize to ternarize a model in memory"
         )
-    baseline = args.baseline or (args.model if args.ternarize else None)
+    baseline = args.baseline or (args.model if args.ternarize else _base_model_of(model))
     settings = BenchSettings(
         model=model,
         baseline=baseline,
@@ -76,3 +76,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'n/a ' if passed is None else 'PASS' if passed else 'FAIL'}  {name}")
     print(f"wrote {args.out / 'bench.json'}, bench.md and bench.png")
     return 0
+
+
+def _base_model_of(folder: str) -> str | None:
+    """The full-precision model a packed folder was made from, when its manifest names one."""
+    from ternembed.io import inspect_folder
+
+    return inspect_folder(folder).base_model
