@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timing-queries", type=int, default=300, help="queries timed one at a time per operating point"
     )
     parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
+    parser.add_argument(
+        "--latency-queries",
+        type=int,
+        default=50,
+        help="queries timed one at a time, encode + search, per model",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         precisions=tuple(args.precisions),
         rescore=tuple(args.rescore),
         timing_queries=args.timing_queries,
+        latency_queries=args.latency_queries,
         batch_size=args.batch_size,
     )
     report = run_bench(

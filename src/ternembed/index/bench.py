@@ -4,7 +4,7 @@ For each model: embed corpus and queries once; exact float32 search gives the re
 nDCG@10/Recall@10; then every (backend, precision) index is built once and swept over its search
 parameter (efSearch, nprobe), with and without rescoring for int8/binary. Each operating point
 records k-NN recall vs exact, nDCG@10, Recall@10 and single-query QPS. End-to-end latency is one
-query's encode + search on the default index. ``report.py`` turns the result into Markdown and a PNG.
+query's encode + search on the default index, the models taking turns query by query. ``report.py`` turns the result into Markdown and a PNG.
 
 Everything runs on ``BenchSettings.threads`` threads (default 1, as ann-benchmarks measures one query
 at a time): on a shared machine, OpenMP and torch thread pools that spin-wait for busy cores make
@@ -46,6 +46,8 @@ RESCORE_VARIANTS: dict[str, tuple[tuple[bool, str], ...]] = {
     "binary": ((False, "codes"), (True, "codes"), (True, "int8")),
 }
 """(rescored?, rescore_from) curves measured per precision; binary also with int8 vectors on disk."""
+WARMUP_QUERIES = 5
+"""Untimed queries first: they warm caches, thread pools and lazily built kernels."""
 TARGET_KNN_RECALL = 0.95
 """The summary operating point: the fastest one reaching this k-NN recall (else the most accurate)."""
 
@@ -127,11 +129,23 @@ def run_bench(
     )
     with _threads(settings.threads):
         report["environment"] = _environment()
+        searchers = []
         for role, candidate, name in entries:
             if isinstance(candidate, (str, os.PathLike)):
                 name, candidate = str(candidate), load_model(candidate)
-            result = bench_model(candidate, name or role, role, data, doc_ids, query_ids, settings, progress)
+            result, latency_index = bench_model(
+                candidate, name or role, role, data, doc_ids, query_ids, settings, progress
+            )
             report["models"].append(asdict(result))
+            searchers.append((candidate, latency_index))
+        texts = [data.queries[q] for q in query_ids]
+        for entry, latency in zip(
+            report["models"], end_to_end_latency(searchers, texts, settings), strict=True
+        ):
+            entry["latency_ms"] = latency
+            _printer(progress, entry["name"])(
+                f"end-to-end latency {latency['end_to_end_median']:.2f} ms (median)"
+            )
     return report
 
 
@@ -159,8 +173,11 @@ def bench_model(
     query_ids: Sequence[str],
     settings: BenchSettings,
     progress: bool = True,
-) -> ModelBench:
-    """Measure one model on every configured backend and precision."""
+) -> tuple[ModelBench, SearchIndex]:
+    """Measure one model on every configured backend and precision.
+
+    Returns the measurements and the faiss-hnsw float32 index that end-to-end latency is measured on.
+    """
     say = _printer(progress, name)
     k = settings.k
     start = time.perf_counter()
@@ -176,6 +193,7 @@ def bench_model(
     say(f"exact search: nDCG@{k} {exact[f'ndcg_at_{k}']:.4f}")
 
     result = ModelBench(name, role, int(corpus.shape[1]), corpus_encode_s, exact, latency_ms={})
+    latency_index: SearchIndex | None = None
     float_bytes: dict[str, float] = {}
     sweep = partial(
         _sweep,
@@ -227,10 +245,11 @@ def bench_model(
                             f"nDCG {best[f'ndcg_at_{k}']:.4f}, {best['qps']:.0f} QPS"
                         )
                 if backend == DEFAULT_BACKEND and precision == "float32":
-                    texts = [data.queries[q] for q in query_ids]
-                    result.latency_ms = end_to_end_latency(model, index, texts, settings)
-                    say(f"end-to-end latency {result.latency_ms['end_to_end_median']:.2f} ms (median)")
-    return result
+                    latency_index = index
+    if latency_index is None:
+        latency_index = SearchIndex.create(model, name, backend=DEFAULT_BACKEND, precision="float32")
+        latency_index.add(doc_ids, corpus)
+    return result, latency_index
 
 
 def _with_rescore_store(
@@ -294,31 +313,42 @@ def summary_point(points: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def end_to_end_latency(
-    model: Any, index: SearchIndex, texts: Sequence[str], settings: BenchSettings
-) -> dict[str, Any]:
-    """Milliseconds to encode one query and search it, medians over ``settings.latency_queries`` queries."""
-    texts = list(texts)[: settings.latency_queries + 5]
-    encode_ms, search_ms, total_ms = [], [], []
+    searchers: Sequence[tuple[Any, SearchIndex]], texts: Sequence[str], settings: BenchSettings
+) -> list[dict[str, Any]]:
+    """Milliseconds to encode one query and search it, per (model, index), medians over
+    ``settings.latency_queries`` queries.
+
+    Models take turns on every query (in alternating order), so load changes on a shared machine hit
+    all of them alike and their ratio stays fair.
+    """
+    texts = list(texts)[: settings.latency_queries + WARMUP_QUERIES]
+    timings: list[dict[str, list[float]]] = [{"encode": [], "search": [], "total": []} for _ in searchers]
     for position, text in enumerate(texts):
-        start = time.perf_counter()
-        vector = encode_texts(model, [text], "query")
-        encoded = time.perf_counter()
-        index.search_labels(vector, settings.k)
-        done = time.perf_counter()
-        if position >= 5:  # the first calls warm caches and thread pools
-            encode_ms.append(1e3 * (encoded - start))
-            search_ms.append(1e3 * (done - encoded))
-            total_ms.append(1e3 * (done - start))
-    return {
-        "backend": index.backend.name,
-        "precision": index.precision,
-        "params": index.get_params(),
-        "queries": len(total_ms),
-        "encode_median": statistics.median(encode_ms),
-        "search_median": statistics.median(search_ms),
-        "end_to_end_median": statistics.median(total_ms),
-        "end_to_end_p90": float(np.percentile(total_ms, 90)),
-    }
+        order = list(range(len(searchers)))
+        for which in order if position % 2 == 0 else order[::-1]:
+            model, index = searchers[which]
+            start = time.perf_counter()
+            vector = encode_texts(model, [text], "query")
+            encoded = time.perf_counter()
+            index.search_labels(vector, settings.k)
+            done = time.perf_counter()
+            if position >= WARMUP_QUERIES:
+                timings[which]["encode"].append(1e3 * (encoded - start))
+                timings[which]["search"].append(1e3 * (done - encoded))
+                timings[which]["total"].append(1e3 * (done - start))
+    return [
+        {
+            "backend": index.backend.name,
+            "precision": index.precision,
+            "params": index.get_params(),
+            "queries": len(timing["total"]),
+            "encode_median": statistics.median(timing["encode"]),
+            "search_median": statistics.median(timing["search"]),
+            "end_to_end_median": statistics.median(timing["total"]),
+            "end_to_end_p90": float(np.percentile(timing["total"], 90)),
+        }
+        for (_, index), timing in zip(searchers, timings, strict=True)
+    ]
 
 
 def _environment() -> dict[str, Any]:

@@ -200,7 +200,8 @@ def markdown(report: dict[str, Any], plot_name: str) -> str:
     )
     lines += [
         "",
-        "Latency: one query at a time, encode + search on faiss-hnsw float32 at its default efSearch.",
+        "Latency: one query at a time, encode + search on faiss-hnsw float32 at its default efSearch; "
+        "the models take turns query by query.",
         "",
         "## Indexes at the summary operating point",
         "",
