@@ -31,12 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMAND_MODULES:
-        try:  # TEMPORARY while subcommands are being written in parallel; removed before release
-            module = importlib.import_module(f"ternembed.cli.{module_name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"ternembed.cli.{module_name}":
-                raise
-            continue
+        module = importlib.import_module(f"ternembed.cli.{module_name}")
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
