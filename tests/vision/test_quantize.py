@@ -167,3 +167,31 @@ def test_quantize_image_model_from_a_hugging_face_folder(tmp_path) -> None:
     config = vision_ternary_config()
     freeze(prepare(expected, config), config)
     np.testing.assert_allclose(load_image_model(folder).encode(IMAGES), expected.encode(IMAGES), atol=1e-5)
+
+
+def test_batch_norm_recalibration_matches_the_data_statistics() -> None:
+    from ternembed.vision.calibration import recalibrate_batch_norm
+
+    model = TinyConvNet().eval()
+    config = TernaryConfig(include=("expand", "project"), exclude=())
+    prepare_image_encoder(model, config)
+    x = torch.randn(10, 6, 5, 5)
+    assert recalibrate_batch_norm(model, x, batch_size=5) == 1
+    assert not model.training and not model.norm.training
+    with torch.no_grad():
+        features = model.project(torch.relu(model.spatial(model.expand(x))))
+    torch.testing.assert_close(model.norm.running_mean, features.mean((0, 2, 3)), atol=1e-5, rtol=1e-5)
+
+
+def test_model_saved_without_pooling_layer_loads(tmp_path) -> None:
+    import transformers
+
+    from ternembed.vision import ImageEncoder
+    from tests.tiny_models import TINY
+
+    config = transformers.ViTConfig(image_size=32, patch_size=8, **TINY)
+    encoder = ImageEncoder(transformers.ViTModel(config, add_pooling_layer=False).eval())
+    save_image_encoder(encoder, tmp_path / "m")
+    loaded = load_image_encoder(tmp_path / "m")
+    assert loaded.model.pooler is None
+    np.testing.assert_allclose(loaded.encode(IMAGES), encoder.encode(IMAGES), atol=1e-6)

@@ -145,6 +145,9 @@ def load_image_encoder(folder: str | os.PathLike) -> ImageEncoder:
         stored_tensor_specs(weights)
     state = load_file(weights)
     missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing and all(key.startswith("pooler.") for key in missing) and hasattr(model, "pooler"):
+        model.pooler = None  # saved without a pooling layer (e.g. ViTModel(add_pooling_layer=False))
+        missing = []
     if missing or unexpected:
         raise ImageCheckpointError(
             f"{folder / WEIGHTS_FILENAME} does not fit {type(model).__name__}: missing {missing[:5]}, "
