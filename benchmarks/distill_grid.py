@@ -384,6 +384,29 @@ def assemble(args: argparse.Namespace) -> None:
         print(folder)
 
 
+def table(args: argparse.Namespace) -> None:
+    """Markdown ablation table from one or more ``results.jsonl`` files (later files win on a name)."""
+    rows: dict[str, dict] = {}
+    for path in args.results:
+        for line in Path(path).read_text().splitlines():
+            entry = json.loads(line)
+            if "cosine" in entry:
+                rows[entry["name"]] = entry
+    teacher = rows["teacher"]["ndcg_at_10"]
+    print(
+        "| run | granularity | threshold | loss | lr | texts x epochs | steps | GPU train s | probe cosine "
+        "| probe top-10 overlap | retrieval nDCG@10 (% of teacher) |"
+    )
+    print("|---" * 11 + "|")
+    for name, r in rows.items():
+        data = f"{r['texts']} x {r['epochs']}" if "texts" in r else "-"
+        cpu_minutes = f"{r['steps'] * args.cpu_seconds_per_step / 60:.1f}" if "steps" in r else "-"
+        print(f"| {name} | {r.get('granularity', '-')} | {r.get('threshold', '-')} | {r.get('loss', '-')} "
+              f"| {r.get('lr', '-')} | {data} | {r.get('steps', '-')} | {r.get('train_seconds', '-')} "
+              f"| {cpu_minutes} "
+              f"| {r['cosine']:.4f} | {r['top10_overlap']:.4f} | {r['ndcg_at_10']:.4f} ({100 * r['ndcg_at_10'] / teacher:.1f}%) |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -405,8 +428,12 @@ def main() -> None:
     p = sub.add_parser("assemble")
     p.add_argument("--source", required=True)
     p.add_argument("--dest", required=True)
+    p = sub.add_parser("table")
+    p.add_argument("results", nargs="+", help="results.jsonl files")
+    p.add_argument("--cpu-seconds-per-step", type=float, default=0.46,
+                   help="measured CPU-seconds of one batch-32 step of the default recipe (estimate column)")  # fmt: skip
     args = parser.parse_args()
-    {"export": export, "run": run, "assemble": assemble}[args.command](args)
+    {"export": export, "run": run, "assemble": assemble, "table": table}[args.command](args)
 
 
 if __name__ == "__main__":
