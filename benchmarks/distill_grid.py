@@ -394,10 +394,10 @@ def table(args: argparse.Namespace) -> None:
                 rows[entry["name"]] = entry
     teacher = rows["teacher"]["ndcg_at_10"]
     print(
-        "| run | granularity | threshold | loss | lr | texts x epochs | steps | GPU train s | probe cosine "
-        "| probe top-10 overlap | retrieval nDCG@10 (% of teacher) |"
+        "| run | granularity | threshold | loss | lr | texts x epochs | steps | H200 train s | CPU est. min "
+        "| probe cosine | probe top-10 overlap | wordnet-retrieval nDCG@10 (% of teacher) |"
     )
-    print("|---" * 11 + "|")
+    print("|---" * 12 + "|")
     for name, r in rows.items():
         data = f"{r['texts']} x {r['epochs']}" if "texts" in r else "-"
         cpu_minutes = f"{r['steps'] * args.cpu_seconds_per_step / 60:.1f}" if "steps" in r else "-"
