@@ -1,0 +1,72 @@
+"""CPU latency of an image encoder against its full-precision baseline, as ``ternembed bench`` rows.
+
+Rows follow the ``bench.json`` schema of :mod:`ternembed.cli.bench` (``variant``, ``batch_size``,
+``seq_len``, ``threads``, ``median_ms``); for images ``seq_len`` is the number of tokens (patches,
+plus CLS) the backbone sees. Pixels are preprocessed once, so only the forward pass is timed.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from typing import Any
+
+import torch
+
+from ternembed.vision.encoder import ImageEncoder
+from ternembed.vision.inputs import probe_images
+
+DEFAULT_BATCH_SIZES = (1, 8, 32)
+
+
+@torch.inference_mode()
+def _median_ms(model: ImageEncoder, pixels: torch.Tensor, repeats: int) -> float:
+    model(pixels)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model(pixels)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def image_latency_rows(
+    model: ImageEncoder,
+    baseline: ImageEncoder,
+    batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES,
+    threads: int = 2,
+    repeats: int = 10,
+) -> list[dict[str, Any]]:
+    """Median forward latency of ``torch-fp32`` and ``torch-bf16`` (the baseline) and ``ternary`` (``model``)."""
+    if repeats < 1 or threads < 1 or not batch_sizes or min(batch_sizes) < 1:
+        raise ValueError(
+            f"threads, repeats and batch sizes must be at least 1, got {threads}, {repeats}, {batch_sizes}"
+        )
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    variants = {
+        "torch-fp32": (baseline.eval(), torch.float32),
+        "torch-bf16": (copy.deepcopy(baseline).to(torch.bfloat16).eval(), torch.bfloat16),
+        "ternary": (model.eval(), torch.float32),
+    }
+    rows = []
+    try:
+        for batch_size in batch_sizes:
+            images = probe_images(batch_size, size=int(baseline.config.image_size))
+            pixels = baseline.preprocess(images)
+            with torch.inference_mode():
+                tokens = int(baseline(pixels[:1])["token_embeddings"].shape[1])
+            for variant, (encoder, dtype) in variants.items():
+                rows.append(
+                    {
+                        "variant": variant,
+                        "batch_size": batch_size,
+                        "seq_len": tokens,
+                        "threads": threads,
+                        "median_ms": round(_median_ms(encoder, pixels.to(dtype), repeats), 3),
+                    }
+                )
+    finally:
+        torch.set_num_threads(previous_threads)
+    return rows
