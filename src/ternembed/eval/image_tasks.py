@@ -40,7 +40,7 @@ def to_pil(images: np.ndarray) -> list[Any]:
     """Grayscale PIL images from a ``uint8 [n, h, w]`` array (the encoder's processor converts to RGB)."""
     from PIL import Image
 
-    return [Image.fromarray(image, mode="L") for image in images]
+    return [Image.fromarray(image) for image in images]
 
 
 def embedding_scores(

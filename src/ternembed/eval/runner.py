@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,13 @@ def _embedding_dim(model: Any) -> int:
 
 
 def run_model(
-    model: Any, label: str, name: str, tasks: Sequence[EvalTask], size: Size, batch_size: int, log: Any = None
+    model: Any,
+    label: str,
+    name: str,
+    tasks: Sequence[EvalTask],
+    size: Size,
+    batch_size: int,
+    log: Callable[[str], None] | None = None,
 ) -> ModelRun:
     """Run every task on one model and measure its throughput on the suite's main modality."""
     for task in tasks:
@@ -129,7 +135,7 @@ def evaluate(
     baseline_name: str | None = None,
     size: Size = "full",
     batch_size: int = 32,
-    log: Any = None,
+    log: Callable[[str], None] | None = None,
 ) -> EvalReport:
     """Evaluate ``model`` (and ``baseline``, when given) on the tasks; fidelity when a baseline is given.
 
