@@ -105,3 +105,14 @@ def test_bad_corpus_gives_one_clear_line(tiny_st_dir, tmp_path, run_cli):
     code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", records, *FAST)
     assert code == 2 and "no field 'text'" in err and "--text-field" in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
+
+
+def test_bf16_autocast_with_gradient_accumulation(tiny_st_dir, corpus_file, tmp_path, run_cli):
+    out = tmp_path / "o"
+    code, err = run_cli("distill", tiny_st_dir, "--out", out, "--data", corpus_file, "--max-steps", "2",
+                        "--grad-accum", "2", "--bf16", "--loss", "hidden:1,layers:1,cos:1", *FAST)  # fmt: skip
+    assert code == 0, err
+    run_config = json.loads((out / RUN_CONFIG_FILE).read_text())
+    assert (
+        run_config["arguments"]["bf16"] and 2 * 8 < run_config["items_seen"] <= 2 * 2 * 8
+    )  # 2 steps x 2 batches
