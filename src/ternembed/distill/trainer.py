@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -264,8 +265,6 @@ def _check_full_precision(teacher: nn.Module, name: str) -> None:
 
 def _split_held_out(items: Sequence[Any], eval_items: int, seed: int) -> tuple[list[Any], list[Any]]:
     """A seeded held-out slice of at most a tenth of the items, and the rest for training."""
-    import random
-
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     count = min(eval_items, len(items) // 10)
