@@ -91,7 +91,6 @@ def distill(
     spec = LossSpec.parse(args.loss)
     accelerator = Accelerator(
         cpu=not torch.cuda.is_available(),  # lets accelerate pick gloo DDP under torchrun on CPU-only machines
-        mixed_precision="bf16" if args.bf16 else "no",
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
@@ -119,6 +118,10 @@ def distill(
     fingerprint = corpus_fingerprint([str(item) for item in items])
 
     device = accelerator.device
+
+    def autocast() -> torch.autocast:  # our own, not accelerate's: its precision is fixed per process
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
+
     teacher.to(device).eval().requires_grad_(False)
     student = prepare(copy.deepcopy(teacher), config).to(device).eval()
     set_hidden_states(teacher, spec.needs_hidden_states)
@@ -143,7 +146,7 @@ def distill(
 
     wrapped, optimizer = accelerator.prepare(student, optimizer)
     teacher_eval = (
-        embed_items(encoder, teacher, eval_items, EVAL_BATCH_SIZE, device, accelerator.autocast)
+        embed_items(encoder, teacher, eval_items, EVAL_BATCH_SIZE, device, autocast)
         if main and len(eval_items) > 1
         else None
     )
@@ -151,9 +154,7 @@ def distill(
     def evaluate(step: int) -> dict[str, float]:
         if teacher_eval is None:
             return {}
-        student_eval = embed_items(
-            encoder, student, eval_items, EVAL_BATCH_SIZE, device, accelerator.autocast
-        )
+        student_eval = embed_items(encoder, student, eval_items, EVAL_BATCH_SIZE, device, autocast)
         metrics = {"step": step, **fidelity(teacher_eval, student_eval)}
         history.append(metrics)
         return metrics
@@ -178,12 +179,15 @@ def distill(
         for micro_step in range(args.grad_accum):
             indices = plan.batch(step, micro_step, rank)
             batch = to_device(encoder.collate([train_items[i] for i in indices]), device)
-            with torch.no_grad(), accelerator.autocast():
+            with torch.no_grad(), autocast():
                 teacher_output = encoder.encode(teacher, batch, spec.needs_hidden_states)
             last = micro_step == args.grad_accum - 1
             with nullcontext() if last else accelerator.no_sync(wrapped):
-                student_output = encoder.encode(wrapped, batch, spec.needs_hidden_states)
-                loss, terms = distillation_loss(spec, student_output, teacher_output, args.rkd_temperature)
+                with autocast():
+                    student_output = encoder.encode(wrapped, batch, spec.needs_hidden_states)
+                    loss, terms = distillation_loss(
+                        spec, student_output, teacher_output, args.rkd_temperature
+                    )
                 accelerator.backward(loss / args.grad_accum)
             for name, value in terms.items():
                 loss_terms[name] = loss_terms.get(name, 0.0) + value / args.grad_accum
