@@ -73,8 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ternembed.cli.main import CliError
     from ternembed.config import TernaryConfig
     from ternembed.distill import DistillArguments, distill
+
+    try:
+        import accelerate  # noqa: F401  (the training engine; an optional dependency)
+    except ImportError as error:
+        raise CliError("ternembed distill needs accelerate: pip install 'ternembed[distill]'") from error
 
     config = TernaryConfig(
         granularity=args.granularity,
