@@ -120,6 +120,8 @@ int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float
     if (isa == TE_ISA_AMX && mode == TE_MODE_FLOAT && !w->bf16) return -1;
     if (nthreads < 1) nthreads = 1;
     if (nthreads > TE_MAX_THREADS) nthreads = TE_MAX_THREADS;
+    /* Waking threads costs more than it saves on small products, above all on a busy machine. */
+    if ((double)m * (double)w->k_padded * (double)w->n_padded < TE_PARALLEL_MIN_MACS) nthreads = 1;
     for (int64_t row0 = 0; row0 < m; row0 += TE_CHUNK_ROWS) {
         int64_t rows = m - row0 < TE_CHUNK_ROWS ? m - row0 : TE_CHUNK_ROWS;
         int code = run_chunk(w, x + row0 * ldx, rows, ldx, y + row0 * w->n, mode, isa, epilogue, nthreads);

@@ -17,6 +17,7 @@
 #define TE_ROWS 32       /* activation rows per AMX block; staged rows are padded to this */
 #define TE_TASK_ROWS 128 /* most activation rows one task handles */
 #define TE_CHUNK_ROWS 512 /* rows staged at once: bounds the staging buffer */
+#define TE_PARALLEL_MIN_MACS 3.2e7 /* smaller products run on the calling thread alone */
 
 enum te_isa { TE_ISA_PORTABLE = 0, TE_ISA_AVX2 = 1, TE_ISA_AVX512 = 2, TE_ISA_AMX = 3 };
 enum te_mode { TE_MODE_FLOAT = 0, TE_MODE_INT8 = 1 };

@@ -1,8 +1,10 @@
 /* A minimal persistent thread pool (pthreads) for the ternary kernels.
  *
- * Tasks are claimed dynamically from an atomic counter, so a thread that the OS deschedules (CPU
- * shared with other work) slows the call down less than a static split would. Idle workers yield
- * for a short while, then sleep on a condition variable: they never burn a core between calls.
+ * Built for CPUs shared with other work: tasks are claimed dynamically, the caller runs tasks too,
+ * and it only waits for tasks that some thread has actually claimed, never for a worker that has not
+ * woken up yet (a late worker finds the job finished and goes back to sleep). Claims carry the job's
+ * generation in the high 32 bits of the ticket, so a late worker can never take a task of a newer
+ * job by mistake. Idle workers yield for a short while, then sleep on a condition variable.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -19,13 +21,13 @@ static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static int worker_count = 0;
-static atomic_uint generation = 0;
-static atomic_int pending = 0;
-static atomic_llong next_task = 0;
-static int64_t task_count = 0;
-static int job_threads = 0;
-static te_pool_fn job_fn = 0;
-static void *job_ctx = 0;
+static atomic_uint generation = 0;      /* bumped once per job */
+static atomic_ullong ticket = 0;        /* generation << 32 | next task index */
+static atomic_llong finished_tasks = 0;
+static _Atomic(te_pool_fn) job_fn = 0;
+static _Atomic(void *) job_ctx = 0;
+static atomic_llong job_tasks = 0;
+static atomic_int job_threads = 0;
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -33,9 +35,18 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void run_tasks(int thread) {
-    int64_t task;
-    while ((task = atomic_fetch_add(&next_task, 1)) < task_count) job_fn(job_ctx, task, thread);
+/* Claim and run tasks of job `gen` until none is left or the job has changed. */
+static void run_tasks(unsigned gen, int thread) {
+    for (;;) {
+        unsigned long long current = atomic_load(&ticket);
+        if ((unsigned)(current >> 32) != gen) return;
+        int64_t task = (int64_t)(current & 0xFFFFFFFFull);
+        if (task >= atomic_load(&job_tasks)) return;
+        if (!atomic_compare_exchange_weak(&ticket, &current, current + 1)) continue;
+        /* The job cannot finish before this claimed task does, so fn and ctx are still this job's. */
+        atomic_load(&job_fn)(atomic_load(&job_ctx), task, thread);
+        atomic_fetch_add(&finished_tasks, 1);
+    }
 }
 
 static unsigned start_generation[TE_MAX_THREADS];
@@ -52,8 +63,7 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&wake_lock);
         }
         seen = atomic_load(&generation);
-        if (thread < job_threads) run_tasks(thread);
-        atomic_fetch_sub(&pending, 1);
+        if (thread < atomic_load(&job_threads)) run_tasks(seen, thread);
     }
     return 0;
 }
@@ -90,17 +100,18 @@ void te_pool_run(te_pool_fn fn, void *ctx, int64_t ntasks, int nthreads) {
     pthread_mutex_lock(&run_lock);
     ensure_workers(nthreads - 1);
     if (nthreads > worker_count + 1) nthreads = worker_count + 1;
-    job_fn = fn;
-    job_ctx = ctx;
-    task_count = ntasks;
-    job_threads = nthreads;
-    atomic_store(&next_task, 0);
-    atomic_store(&pending, worker_count);
+    unsigned gen = atomic_load(&generation) + 1;
+    atomic_store(&job_fn, fn);
+    atomic_store(&job_ctx, ctx);
+    atomic_store(&job_tasks, ntasks);
+    atomic_store(&job_threads, nthreads);
+    atomic_store(&finished_tasks, 0);
+    atomic_store(&ticket, (unsigned long long)gen << 32);
     pthread_mutex_lock(&wake_lock);
-    atomic_fetch_add(&generation, 1);
+    atomic_store(&generation, gen);
     pthread_cond_broadcast(&wake_cond);
     pthread_mutex_unlock(&wake_lock);
-    run_tasks(0);
-    while (atomic_load(&pending) > 0) sched_yield();
+    run_tasks(gen, 0);
+    while (atomic_load(&finished_tasks) < ntasks) sched_yield();
     pthread_mutex_unlock(&run_lock);
 }
