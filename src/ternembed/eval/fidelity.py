@@ -60,15 +60,15 @@ def neighbour_overlap(teacher: np.ndarray, student: np.ndarray, k: int = TOP_K) 
 
 def fidelity(
     teacher_model: Any, student_model: Any, texts: Sequence[Any], batch_size: int = 32
-) -> dict[str, float]:
+) -> dict[str, float | int]:
     """Encode ``texts`` with both models; mean and 5th-percentile cosine, and top-10 neighbour overlap.
 
     The cosine entries are left out when the two models' embedding widths differ.
     """
     teacher = np.asarray(teacher_model.encode(list(texts), batch_size=batch_size), dtype=np.float32)
     student = np.asarray(student_model.encode(list(texts), batch_size=batch_size), dtype=np.float32)
-    scores = {
-        "num_texts": float(len(texts)),
+    scores: dict[str, float | int] = {
+        "num_texts": len(texts),
         f"neighbour_overlap_at_{TOP_K}": neighbour_overlap(teacher, student),
     }
     if teacher.shape == student.shape:

@@ -39,7 +39,7 @@ class EvalReport:
     tasks: list[EvalTask]
     model: ModelRun
     baseline: ModelRun | None = None
-    fidelity: dict[str, float] | None = None
+    fidelity: dict[str, float | int] | None = None
 
 
 def default_tasks(model: Any) -> list[str]:
