@@ -32,3 +32,17 @@ def test_image_batches_train_a_ternary_student() -> None:
     loss.backward()
     query = student.model.layers[0].attention.q_proj
     assert query.weight.grad is not None and query.weight.grad.abs().sum() > 0
+
+
+def test_save_image_student(tmp_path) -> None:
+    from ternembed.vision.distill import save_image_student
+    from ternembed.vision.io import load_image_encoder
+
+    config = vision_ternary_config()
+    student = prepare(tiny_encoder("vit"), config)
+    save_image_student(student, tmp_path / "out", config, {"arguments": {"teacher": "tiny-vit"}, "step": 1})
+    images = np.random.default_rng(0).integers(0, 256, (2, 28, 28), dtype=np.uint8)
+    np.testing.assert_allclose(
+        load_image_encoder(tmp_path / "out").encode(images), student.encode(images), atol=1e-5
+    )
+    assert (tmp_path / "out/ternary_config.json").is_file()

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from ternembed.config import TernaryConfig
 from ternembed.distill.encoders import EncoderOutput
+from ternembed.distill.run_folder import RUN_CONFIG_FILE
 from ternembed.vision.encoder import ImageEncoder
 from ternembed.vision.inputs import ImageLike
+from ternembed.vision.io import save_image_encoder
+from ternembed.vision.quantize import freeze_image_encoder
 
 
 class ImageBatchEncoder:
@@ -44,3 +50,15 @@ class ImageBatchEncoder:
             attention_mask=torch.ones(tokens.shape[:2], dtype=torch.long, device=tokens.device),
             hidden_states=tuple(layers) if layers is not None else None,
         )
+
+
+def save_image_student(
+    student: ImageEncoder, folder: Path, config: TernaryConfig, run_config: dict[str, Any]
+) -> None:
+    """Freeze a distilled image student and save it packed, with the run config beside it.
+
+    The image counterpart of the distillation loop's text saver (same arguments, same files).
+    """
+    freeze_image_encoder(student.cpu(), config)
+    save_image_encoder(student, folder, config, base_model=run_config["arguments"]["teacher"])
+    (Path(folder) / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2))
