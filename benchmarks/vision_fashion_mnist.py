@@ -51,7 +51,7 @@ from ternembed.distill import DistillArguments
 from ternembed.vision import ImageEncoder
 from ternembed.vision.config import vision_ternary_config
 from ternembed.vision.io import folder_weight_bytes, load_image_encoder, save_image_encoder
-from ternembed.vision.processor import _quiet_processor_class
+from ternembed.vision.processor import pil_processor_class
 
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530
 RESULTS_NAME = "vision_fashion_mnist"
@@ -92,7 +92,7 @@ def build_teacher(args: argparse.Namespace) -> ImageEncoder:
         hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0,
     )
-    processor = _quiet_processor_class("ViTImageProcessor")(
+    processor = pil_processor_class("ViTImageProcessor")(
         size={"height": 28, "width": 28}, image_mean=[FASHION_MNIST_MEAN], image_std=[FASHION_MNIST_STD]
     )
     return ImageEncoder(transformers.ViTModel(config, add_pooling_layer=False), processor, pooling="cls")

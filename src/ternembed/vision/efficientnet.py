@@ -18,7 +18,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from ternembed.config import TernaryConfig
 from ternembed.vision.encoder import ImageEncoder
-from ternembed.vision.processor import _quiet_processor_class
+from ternembed.vision.processor import pil_processor_class
 
 LITE_MEAN = (127.0 / 255.0,) * 3
 LITE_STD = (128.0 / 255.0,) * 3
@@ -127,7 +127,7 @@ def load_efficientnet_lite0(
     state = load_file(lite0_safetensors(cache_dir))
     backbone.network.load_state_dict(state, strict=True)
     backbone.eval()
-    processor = _quiet_processor_class("ViTImageProcessor")(
+    processor = pil_processor_class("ViTImageProcessor")(
         size={"height": image_size, "width": image_size}, image_mean=list(LITE_MEAN), image_std=list(LITE_STD)
     )
     return ImageEncoder(backbone, processor, pooling="mean")

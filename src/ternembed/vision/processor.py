@@ -23,7 +23,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _quiet_processor_class(name: str) -> type:
+def pil_processor_class(name: str) -> type:
     """The PIL-backed processor class (the default ones need torchvision, which we do not install)."""
     import transformers
 
@@ -38,14 +38,14 @@ def default_image_processor(config: PretrainedConfig) -> BaseImageProcessor:
     size = int(config.image_size)
     channels = int(getattr(config, "num_channels", 3))
     if config.model_type.startswith("clip"):
-        return _quiet_processor_class("CLIPImageProcessor")(
+        return pil_processor_class("CLIPImageProcessor")(
             size={"shortest_edge": size},
             crop_size={"height": size, "width": size},
             image_mean=list(CLIP_MEAN[:channels]) if channels == 3 else [CLIP_MEAN[0]],
             image_std=list(CLIP_STD[:channels]) if channels == 3 else [CLIP_STD[0]],
         )
     mean, std = (IMAGENET_MEAN, IMAGENET_STD) if config.model_type == "dinov2" else ((0.5,) * 3, (0.5,) * 3)
-    return _quiet_processor_class("ViTImageProcessor")(
+    return pil_processor_class("ViTImageProcessor")(
         size={"height": size, "width": size},
         image_mean=list(mean[:channels]) if channels == 3 else [mean[0]],
         image_std=list(std[:channels]) if channels == 3 else [std[0]],
