@@ -5,9 +5,9 @@ Importing the package registers the ``ternembed`` quantization method with trans
 """
 
 from ternembed.config import TernaryConfig
-from ternembed.io import TernarySentenceTransformer, load, register_with_transformers, save
+from ternembed.io import TernarySentenceTransformer, register_with_transformers, save
 from ternembed.quantize import freeze, prepare, ternary_layers
-from ternembed.workflow import ternarize_model
+from ternembed.workflow import load, ternarize_model
 
 __version__ = "0.1.0"
 

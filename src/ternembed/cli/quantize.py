@@ -7,7 +7,7 @@ import argparse
 from ternembed.config import ACTIVATION_MODES, EMBEDDING_PRECISIONS, STORAGE_FORMATS, THRESHOLD_RULES
 
 NAME = "quantize"
-HELP = "Ternarize a sentence-transformers model, pack it and save it to a folder (no training)."
+HELP = "Ternarize a text or image encoder, pack it and save it to a folder (no training)."
 
 FIDELITY_METRIC = "mean_cosine_to_base_300_sentences"
 
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ternembed.io.info import format_table
     from ternembed.models import DEFAULT_MODEL, load_sentence_transformer
     from ternembed.quantize import freeze, prepare
+    from ternembed.vision.models import is_image_model, quantize_image_model
 
     defaults = TernaryConfig()
     config = TernaryConfig(
@@ -58,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
         raise FolderNotEmptyError(
             f"{out} already exists and is not empty; choose another --out or pass --overwrite"
         )
+    if is_image_model(args.model):
+        overrides = {
+            f: getattr(args, f) for f in ("granularity", "threshold", "storage", "embeddings", "activations")
+        }
+        overrides.update({f: tuple(getattr(args, f)) for f in ("include", "exclude") if getattr(args, f)})
+        print(format_table(inspect_folder(quantize_image_model(args.model, out, **overrides))))
+        return 0
     base_model = args.model or DEFAULT_MODEL
     stages = ["load", "ternarize", "pack", "fidelity", "save"]
     if args.no_fidelity:
