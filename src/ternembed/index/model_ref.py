@@ -31,14 +31,27 @@ TERNARY_CONFIG_FILE = "ternary_config.json"
 
 
 def load_model(name_or_path: str | os.PathLike):
-    """A SentenceTransformer for a ternary folder (``ternembed.load``), a local folder or a hub id."""
+    """A packed folder (``ternembed.load``), an image model, a local text folder or a hub id."""
     if (Path(name_or_path) / TERNARY_CONFIG_FILE).is_file():
         import ternembed
 
         return ternembed.load(str(name_or_path))
+    from ternembed.vision.models import is_image_model, load_image_model
+
+    if is_image_model(name_or_path):
+        return load_image_model(name_or_path)
     from ternembed.models import load_sentence_transformer
 
     return load_sentence_transformer(name_or_path)
+
+
+def probe_embeddings(model) -> np.ndarray:
+    """Embeddings of the fixed probes: texts for text models, synthetic images for image-only encoders."""
+    if "text" in getattr(model, "modalities", ("text",)):
+        return encode_texts(model, PROBE_TEXTS, "document")
+    from ternembed.vision.inputs import probe_images
+
+    return encode_texts(model, probe_images(), "document")
 
 
 def model_similarity(model) -> Similarity:
@@ -52,9 +65,10 @@ def model_similarity(model) -> Similarity:
 
 
 def encode_texts(
-    model, texts: Sequence[str], kind: Literal["query", "document"], batch_size: int = 32
+    model, texts: Sequence, kind: Literal["query", "document"], batch_size: int = 32
 ) -> np.ndarray:
-    """float32 ``[n, d]`` embeddings, normalized for cosine models, with the model's query/document prompts."""
+    """float32 ``[n, d]`` embeddings of texts (or images, for image encoders), normalized for cosine
+    models, with the model's query/document prompts."""
     encode = model.encode_query if kind == "query" else model.encode_document
     embeddings = encode(
         list(texts),
@@ -79,7 +93,7 @@ class ModelReference:
     @classmethod
     def from_model(cls, model, name_or_path: str | os.PathLike | None = None) -> ModelReference:
         """Describe ``model``; ``name_or_path`` is how to load it again (None for an in-memory model)."""
-        probes = encode_texts(model, PROBE_TEXTS, "document")
+        probes = probe_embeddings(model)
         rounded = np.round(probes, 4).astype(np.float32)
         return cls(
             name_or_path=_portable(name_or_path),
@@ -99,8 +113,8 @@ class ModelReference:
         return asdict(self)
 
     def check(self, model) -> None:
-        """Raise IndexMismatchError unless ``model`` embeds the probe texts as the indexed model did."""
-        probes = encode_texts(model, PROBE_TEXTS, "document")
+        """Raise IndexMismatchError unless ``model`` embeds the probes as the indexed model did."""
+        probes = probe_embeddings(model)
         if probes.shape[1] != self.dimension:
             raise IndexMismatchError(
                 f"the model gives {probes.shape[1]}-dimensional embeddings but the index was built with "
