@@ -116,3 +116,18 @@ def test_bf16_autocast_with_gradient_accumulation(tiny_st_dir, corpus_file, tmp_
     assert (
         run_config["arguments"]["bf16"] and 2 * 8 < run_config["items_seen"] <= 2 * 2 * 8
     )  # 2 steps x 2 batches
+
+
+def test_a_custom_saver_writes_the_output_folder(tiny_st_dir, corpus_file, tmp_path):
+    from ternembed.distill import DistillArguments, distill
+
+    def save_marker(student, folder, config, run_config):
+        folder.mkdir(parents=True)
+        (folder / "marker.json").write_text(
+            json.dumps({"steps": run_config["step"], "kind": type(student).__name__})
+        )
+
+    args = DistillArguments(teacher=tiny_st_dir, out=str(tmp_path / "o"), data=(corpus_file,), max_steps=1,
+                            batch_size=8, progress=False)  # fmt: skip
+    result = distill(args, save_student=save_marker)
+    assert json.loads((result.out / "marker.json").read_text()) == {"steps": 1, "kind": "SentenceTransformer"}

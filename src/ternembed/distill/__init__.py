@@ -24,8 +24,9 @@ encoder implements :class:`~ternembed.distill.encoders.BatchEncoder`:
   (patch tokens), an all-ones attention mask and, when asked, every layer's hidden states.
 
 Every loss then works unchanged (``hidden``/``paper`` on patch tokens, ``cos``/``rkd`` on the pooled
-embedding). The teacher must be a module that :func:`ternembed.prepare` can ternarize and
-:func:`ternembed.save` can write.
+embedding). The teacher must be a module that :func:`ternembed.prepare` can ternarize; pass
+``save_student=`` (e.g. :func:`ternembed.vision.distill.save_image_student`) when
+:func:`ternembed.io.save` cannot write it.
 """
 
 from ternembed.distill.arguments import ArgumentError, DistillArguments

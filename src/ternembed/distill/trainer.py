@@ -15,7 +15,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,9 @@ from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
 from ternembed.quantize import prepare, ternary_layers
 
 EVAL_BATCH_SIZE = 64
+
+StudentSaver = Callable[[nn.Module, Path, TernaryConfig, dict[str, Any]], None]
+"""``saver(student, folder, config, run_config)``: writes the finished student and its run config."""
 
 
 class TeacherIsTernaryError(ValueError):
@@ -74,6 +77,7 @@ def distill(
     teacher: nn.Module | None = None,
     items: Sequence[Any] | None = None,
     encoder: BatchEncoder | None = None,
+    save_student: StudentSaver | None = None,
 ) -> DistillResult:
     """Distill a ternary student from ``args.teacher`` and save it, frozen, to ``args.out``.
 
@@ -84,6 +88,9 @@ def distill(
             SentenceTransformer).
         items: training items (default: texts from ``args.data``); images for a vision encoder.
         encoder: the :class:`BatchEncoder` for the items (default: :class:`TextBatchEncoder`).
+        save_student: writes the trained student into the staging folder (default: freeze a copy and
+            save it with :func:`ternembed.io.save`, the run config beside it); e.g.
+            :func:`ternembed.vision.distill.save_image_student` for image encoders.
     """
     from accelerate import Accelerator, DistributedDataParallelKwargs
 
@@ -226,7 +233,8 @@ def distill(
                        "fingerprint": fingerprint, "data": list(args.data) or "wordnet training_texts"},
             "device": str(device), "versions": _versions(),
         }  # fmt: skip
-        out = folder.finish(lambda path: _save_student(student, path, config, run_config))
+        saver = save_student or _save_student
+        out = folder.finish(lambda path: saver(student, path, config, run_config))
     else:
         out, final_eval = None, {}
     accelerator.wait_for_everyone()
