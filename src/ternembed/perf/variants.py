@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -90,18 +91,21 @@ def export_onnx(baseline: str, folder: Path) -> Path:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, *inputs):  # noqa: ANN002, ANN201
+            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     model = load_sentence_transformer(baseline)[0].auto_model.eval()
     names = ["input_ids", "attention_mask", "token_type_ids"]
+    if (
+        getattr(model.config, "type_vocab_size", 0) == 0
+        or "token_type_ids" not in inspect.signature(model.forward).parameters
+    ):
+        names = names[:2]
     example = torch.ones(2, 8, dtype=torch.long)
     folder.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         LastHiddenState(model),
-        (example, example, torch.zeros_like(example)),
+        tuple(example if name != "token_type_ids" else torch.zeros_like(example) for name in names),
         str(folder / ONNX_FP32),
         input_names=names,
         output_names=["last_hidden_state"],
@@ -126,8 +130,10 @@ def load_ort_variant(onnx_path: Path, threads: int) -> tuple[Runner, int]:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
+    input_names = {node.name for node in session.get_inputs()}
+
     def run(batch: Batch) -> object:
-        hidden = session.run(None, batch)[0]
+        hidden = session.run(None, {name: values for name, values in batch.items() if name in input_names})[0]
         mask = batch["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
