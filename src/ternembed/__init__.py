@@ -5,6 +5,7 @@ Importing the package registers the ``ternembed`` quantization method with trans
 """
 
 from ternembed.config import TernaryConfig
+from ternembed.distill import DistillArguments, distill
 from ternembed.io import TernarySentenceTransformer, register_with_transformers, save
 from ternembed.quantize import freeze, prepare, ternary_layers
 from ternembed.workflow import load, ternarize_model
@@ -14,9 +15,11 @@ __version__ = "0.1.0"
 register_with_transformers()
 
 __all__ = [
+    "DistillArguments",
     "TernaryConfig",
     "TernarySentenceTransformer",
     "__version__",
+    "distill",
     "freeze",
     "load",
     "prepare",

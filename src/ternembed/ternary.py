@@ -20,12 +20,12 @@ def _unit_view(weight: torch.Tensor, group_size: int | None) -> tuple[torch.Tens
     out_features, in_features = weight.shape
     magnitude = weight.detach().abs().float()
     if group_size is None:
-        return magnitude.reshape(1, 1, -1), torch.tensor([[float(weight.numel())]])
+        return magnitude.reshape(1, 1, -1), torch.tensor([[float(weight.numel())]], device=weight.device)
     if group_size == 0 or group_size >= in_features:
-        return magnitude.reshape(out_features, 1, in_features), torch.tensor([[float(in_features)]])
+        return magnitude.reshape(out_features, 1, in_features), torch.tensor([[float(in_features)]], device=weight.device)
     groups = -(-in_features // group_size)
     padded = torch.nn.functional.pad(magnitude, (0, groups * group_size - in_features))
-    counts = torch.full((1, groups), float(group_size))
+    counts = torch.full((1, groups), float(group_size), device=weight.device)
     counts[0, -1] = in_features - group_size * (groups - 1)
     return padded.reshape(out_features, groups, group_size), counts
 

@@ -88,6 +88,7 @@ def save(
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes 0700; a saved model is an ordinary readable folder
     try:
         model.save(str(staging), create_model_card=False)
         _write_weights(hf_model, staging / WEIGHTS_FILENAME)
