@@ -32,7 +32,7 @@ class DistillArguments:
         out: output folder of the frozen student.
         data: corpus paths; empty means the default WordNet corpus.
         text_field: column/key of the text in .jsonl, .csv, .parquet and datasets.
-        max_texts: use a seeded sample of at most this many texts (default corpus: 10,000).
+        max_texts: use a seeded sample of at most this many texts (default corpus: 50,000).
         epochs: passes over the training texts (ignored when ``max_steps`` is set).
         max_steps: optimizer steps to run; wraps around the corpus as needed.
         batch_size: items per forward pass on each process.

@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-DEFAULT_CORPUS_TEXTS = 10_000
+DEFAULT_CORPUS_TEXTS = 50_000
 """Texts sampled from the default corpus unless ``max_texts`` says otherwise: one epoch of them is
 the measured sweet spot for a 2-core CPU (see docs/results/distill.md)."""
 
