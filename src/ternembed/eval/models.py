@@ -9,24 +9,28 @@ from typing import Any
 from ternembed.config import CONFIG_FILENAME
 from ternembed.eval.tasks import Modality, ModalityError
 
-IMAGE_ENCODER_FILENAME = "image_encoder.json"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
 def load_model(name_or_path: str | os.PathLike | None) -> Any:
-    """A model ready to ``encode``: an image-encoder folder, a packed ternary folder or a full-precision one.
+    """A model ready to ``encode``: a packed folder, an image model, or a full-precision text model.
 
-    ``None`` means the default model. Folders written by ``ternembed.vision`` (``image_encoder.json``)
-    load as image encoders, folders with ``ternary_config.json`` through :func:`ternembed.load`,
-    anything else as a full-precision SentenceTransformer (local folder, packaged model or hub id).
+    ``None`` means the default model. Packed folders (``ternary_config.json``, text or image) load
+    through :func:`ternembed.load`; image models (Hugging Face vision folders, ``efficientnet-lite0``)
+    as image encoders; anything else as a full-precision SentenceTransformer (local folder, packaged
+    model or hub id).
     """
     from ternembed.models import resolve_model
+    from ternembed.vision.models import is_image_model, load_image_model
 
+    if is_image_model(name_or_path):
+        resolved = Path(name_or_path)
+        if (resolved / CONFIG_FILENAME).is_file():
+            import ternembed
+
+            return ternembed.load(resolved)
+        return load_image_model(name_or_path)
     resolved = Path(resolve_model(name_or_path))
-    if (resolved / IMAGE_ENCODER_FILENAME).is_file():
-        from ternembed.vision.io import load_image_encoder
-
-        return load_image_encoder(resolved)
     if (resolved / CONFIG_FILENAME).is_file():
         import ternembed
 
@@ -37,13 +41,9 @@ def load_model(name_or_path: str | os.PathLike | None) -> Any:
 
 
 def model_modalities(model: Any) -> frozenset[str]:
-    """What the model encodes: its ``modalities`` attribute, else ``image`` for image encoders, else ``text``."""
-    declared = getattr(model, "modalities", None)
-    if declared:
-        return frozenset(declared)
-    if type(model).__module__.startswith("ternembed.vision"):
-        return frozenset({"image"})
-    return frozenset({"text"})
+    """What the model encodes: its ``modalities`` attribute (SentenceTransformer and ImageEncoder declare
+    one), else ``text``."""
+    return frozenset(getattr(model, "modalities", None) or {"text"})
 
 
 def check_modality(model: Any, modality: Modality, task_name: str) -> None:
