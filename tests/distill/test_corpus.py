@@ -61,7 +61,7 @@ def test_default_corpus_is_wordnet_training_texts():
         ("empty.txt", "\n  \n", "no non-empty texts"),
         ("bad.txt", b"\xff\xfe\xfa not utf-8", "cannot read corpus file"),
         ("bad.parquet", b"not a parquet file", "cannot read corpus file"),
-        ("bad.jsonl", "{not json\n", "is not JSON"),
+        ("bad.jsonl", "{not json\n", "not valid JSON"),
         ("a.pdf", "x", "must end in"),
     ],
 )

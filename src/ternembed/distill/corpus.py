@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from ternembed.data.jsonl import iter_json_objects
 
 DEFAULT_CORPUS_TEXTS = 50_000
 """Texts sampled from the default corpus unless ``max_texts`` says otherwise: one epoch of them is
@@ -110,21 +111,12 @@ def _read_txt(path: Path, text_field: str) -> list[str]:
 
 def _read_jsonl(path: Path, text_field: str) -> list[str]:
     texts = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise CorpusError(f"{str(path)!r} line {line_number} is not JSON: {error}") from error
-            if not isinstance(record, dict) or text_field not in record:
-                keys = sorted(record) if isinstance(record, dict) else type(record).__name__
-                raise CorpusError(
-                    f"{str(path)!r} line {line_number} has no field {text_field!r} (it has {keys}); "
-                    "pick one with --text-field"
-                )
-            texts.append(_as_text(record[text_field]))
+    for line_number, record in iter_json_objects(path, CorpusError):
+        if text_field not in record:
+            raise CorpusError(
+                f"{path}:{line_number}: no field {text_field!r} (it has {sorted(record)}); pick one with --text-field"
+            )
+        texts.append(_as_text(record[text_field]))
     return texts
 
 

@@ -6,10 +6,10 @@ Every error names the file, the line and what is wrong with it.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
 
+from ternembed.data.jsonl import iter_json_objects
 from ternembed.eval.wordnet_tasks import LabelledTexts, RetrievalData, TextPairs
 
 
@@ -20,29 +20,18 @@ class EvalDataError(ValueError):
 def _read_jsonl(path: Path, id_field: str = "_id") -> dict[str, str]:
     """``{_id: text}`` of a BEIR corpus or queries file; the title is prepended to the text when present."""
     records: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise EvalDataError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise EvalDataError(
-                    f"{path}:{line_number}: expected a JSON object, got {type(record).__name__}"
-                )
-            if id_field not in record:
-                raise EvalDataError(
-                    f"{path}:{line_number}: missing field {id_field!r} (fields: {sorted(record)})"
-                )
-            if not isinstance(record.get("text"), str):
-                raise EvalDataError(f"{path}:{line_number}: missing or non-string field 'text'")
-            doc_id = str(record[id_field])
-            if doc_id in records:
-                raise EvalDataError(f"{path}:{line_number}: duplicate id {doc_id!r}")
-            title = record.get("title") or ""
-            records[doc_id] = f"{title} {record['text']}".strip() if title else record["text"]
+    for line_number, record in iter_json_objects(path, EvalDataError):
+        if id_field not in record:
+            raise EvalDataError(
+                f"{path}:{line_number}: missing field {id_field!r} (fields: {sorted(record)})"
+            )
+        if not isinstance(record.get("text"), str):
+            raise EvalDataError(f"{path}:{line_number}: missing or non-string field 'text'")
+        doc_id = str(record[id_field])
+        if doc_id in records:
+            raise EvalDataError(f"{path}:{line_number}: duplicate id {doc_id!r}")
+        title = record.get("title") or ""
+        records[doc_id] = f"{title} {record['text']}".strip() if title else record["text"]
     if not records:
         raise EvalDataError(f"{path} holds no records")
     return records

@@ -7,12 +7,12 @@ duplicate id, an empty file.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ternembed.data.jsonl import iter_json_objects
 from ternembed.index.errors import CorpusError
 
 
@@ -39,32 +39,20 @@ def read_corpus(
     if not path.is_file():
         raise FileNotFoundError(f"corpus file {str(path)!r} does not exist")
     first_line_of: dict[str, int] = {}
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file, start=1):
-            if not raw.strip():
-                continue
-            document = _parse_line(raw, number, path, id_field, text_field)
-            if document.id in first_line_of:
-                raise CorpusError(
-                    f"{path}:{number}: duplicate id {document.id!r} (first on line {first_line_of[document.id]}); "
-                    "ids must be unique"
-                )
-            first_line_of[document.id] = number
-            yield document
+    for number, record in iter_json_objects(path, CorpusError):
+        document = _document(record, f"{path}:{number}", number, id_field, text_field)
+        if document.id in first_line_of:
+            raise CorpusError(
+                f"{path}:{number}: duplicate id {document.id!r} (first on line {first_line_of[document.id]}); "
+                "ids must be unique"
+            )
+        first_line_of[document.id] = number
+        yield document
     if not first_line_of:
         raise CorpusError(f"corpus file {str(path)!r} has no documents")
 
 
-def _parse_line(raw: bytes, number: int, path: Path, id_field: str, text_field: str) -> Document:
-    where = f"{path}:{number}"
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise CorpusError(f"{where}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise CorpusError(f"{where}: not valid JSON ({error.msg} at column {error.colno})") from None
-    if not isinstance(record, dict):
-        raise CorpusError(f"{where}: expected a JSON object, got {type(record).__name__}")
+def _document(record: dict, where: str, number: int, id_field: str, text_field: str) -> Document:
     for field, option in ((id_field, "--id-field"), (text_field, "--text-field")):
         if field not in record:
             fields = ", ".join(repr(name) for name in record) or "none"
