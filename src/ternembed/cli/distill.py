@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import Any
 
 NAME = "distill"
 HELP = "Distill a ternary copy of an embedding model from the original (self-taught, unlabeled texts)."
@@ -82,13 +83,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise CliError("ternembed distill needs accelerate: pip install 'ternembed[distill]'") from error
 
-    config = TernaryConfig(
-        granularity=args.granularity,
-        threshold=args.threshold,
-        storage=args.storage,
-        embeddings=args.embeddings,
-        activations=args.activations,
-    )
+    settings = {
+        name: getattr(args, name)
+        for name in ("granularity", "threshold", "storage", "embeddings", "activations")
+    }
+    config = TernaryConfig(**settings)
     distill_args = DistillArguments(
         teacher=args.model,
         out=args.out,
@@ -116,9 +115,44 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=not args.no_progress,
     )
-    result = distill(distill_args, config)
+    hooks = _image_hooks(args, settings)
+    result = distill(distill_args, hooks.pop("config", config), **hooks)
     if result.out is not None:
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.final_eval.items() if k != "step")
         print(f"saved {result.out} ({result.steps} steps, {result.train_seconds:.0f} s, "
               f"{result.items_per_second:.1f} texts/s{'; held-out ' + metrics if metrics else ''})")  # fmt: skip
     return 0
+
+
+def _image_hooks(args: argparse.Namespace, settings: dict[str, str]) -> dict[str, Any]:
+    """For an image teacher: the loaded encoder, its images, the image batch encoder, prepare and save.
+
+    Images come from ``--data`` (folders, .npy arrays, IDX files) or, by default, the unlabeled
+    Fashion-MNIST training images. Text teachers get no hooks (the loop's text defaults apply).
+    """
+    from ternembed.vision.models import is_image_model
+
+    if not is_image_model(args.model):
+        return {}
+    from ternembed.data.fashion_mnist import load_fashion_mnist
+    from ternembed.vision import load_image_model, load_images, prepare_image_encoder
+    from ternembed.vision.distill import ImageBatchEncoder, save_image_student
+    from ternembed.vision.models import default_image_config
+
+    teacher = load_image_model(args.model)
+    images = [image for path in args.data for image in load_images(path)] if args.data else None
+    if images is None:
+        images = list(load_fashion_mnist("train")[0])
+    if args.max_texts is not None:
+        images = images[: args.max_texts]
+    image_settings = {
+        k: v for k, v in settings.items() if k != "embeddings"
+    }  # vision embeddings are convs/params
+    return {
+        "config": default_image_config(teacher, **image_settings),
+        "teacher": teacher,
+        "items": images,
+        "encoder": ImageBatchEncoder(teacher),
+        "prepare_student": prepare_image_encoder,
+        "save_student": save_image_student,
+    }

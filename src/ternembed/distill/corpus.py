@@ -11,6 +11,9 @@ import hashlib
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ternembed.data.jsonl import iter_json_objects
 
@@ -58,11 +61,15 @@ def load_texts(
     return texts
 
 
-def corpus_fingerprint(texts: Sequence[str]) -> str:
-    """A short hash of the texts and their order, stored with checkpoints to catch a changed corpus."""
+def corpus_fingerprint(items: Sequence[Any]) -> str:
+    """A short hash of the items and their order, stored with checkpoints to catch a changed corpus.
+
+    Texts are hashed as UTF-8; anything else (an image, an array) by its pixel or array bytes.
+    """
     digest = hashlib.sha256()
-    for text in texts:
-        digest.update(text.encode("utf-8") + b"\0")
+    for item in items:
+        data = item.encode("utf-8") if isinstance(item, str) else np.asarray(item).tobytes()
+        digest.update(data + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -78,6 +78,7 @@ def distill(
     items: Sequence[Any] | None = None,
     encoder: BatchEncoder | None = None,
     save_student: StudentSaver | None = None,
+    prepare_student: Callable[[nn.Module, TernaryConfig], nn.Module] = prepare,
 ) -> DistillResult:
     """Distill a ternary student from ``args.teacher`` and save it, frozen, to ``args.out``.
 
@@ -91,6 +92,8 @@ def distill(
         save_student: writes the trained student into the staging folder (default: freeze a copy and
             save it with :func:`ternembed.io.save`, the run config beside it); e.g.
             :func:`ternembed.vision.distill.save_image_student` for image encoders.
+        prepare_student: makes the trainable ternary student from a copy of the teacher (default
+            :func:`ternembed.prepare`; :func:`ternembed.vision.prepare_image_encoder` also covers 1x1 convs).
     """
     from accelerate import Accelerator, DistributedDataParallelKwargs
 
@@ -122,7 +125,7 @@ def distill(
             f"batches of {args.batch_size}; lower --batch-size or --grad-accum, or add data"
         )
     total_steps = args.max_steps or plan.steps_per_epoch * args.epochs
-    fingerprint = corpus_fingerprint([str(item) for item in items])
+    fingerprint = corpus_fingerprint(items)
 
     device = accelerator.device
 
@@ -130,7 +133,7 @@ def distill(
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
 
     teacher.to(device).eval().requires_grad_(False)
-    student = prepare(copy.deepcopy(teacher), config).to(device).eval()
+    student = prepare_student(copy.deepcopy(teacher), config).to(device).eval()
     set_hidden_states(teacher, spec.needs_hidden_states)
     set_hidden_states(student, spec.needs_hidden_states)
     student.requires_grad_(True)
