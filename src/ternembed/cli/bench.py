@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ternembed.models import resolve_model
     from ternembed.perf import BenchSettings, run_bench
     from ternembed.perf.report import done_checks
+    from ternembed.vision.models import is_image_model
 
     if args.threads < 1 or args.repeats < 1:
         raise CliError(f"--threads and --repeats must be at least 1, got {args.threads} and {args.repeats}")
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.model!r} is not a packed ternary folder; pass --ternarize to ternarize a model in memory"
         )
     baseline = args.baseline or (args.model if args.ternarize else _base_model_of(model))
+    if is_image_model(model):
+        return _bench_image_encoder(model, baseline, args)
     settings = BenchSettings(
         model=model,
         baseline=baseline,
@@ -74,6 +77,34 @@ def run(args: argparse.Namespace) -> int:
     result = run_bench(settings)
     for name, passed in done_checks(result):
         print(f"{'n/a ' if passed is None else 'PASS' if passed else 'FAIL'}  {name}")
+    print(f"wrote {args.out / 'bench.json'}, bench.md and bench.png")
+    return 0
+
+
+def _bench_image_encoder(model: str, baseline: str | None, args: argparse.Namespace) -> int:
+    """Image encoders: ternary vs torch fp32 and bf16 of the baseline, at batch 1, 8 and 32."""
+    from ternembed.cli.main import CliError
+    from ternembed.vision.bench import run_image_bench
+    from ternembed.vision.models import load_image_model
+
+    if baseline is None:
+        raise CliError(f"{model!r} names no base model; pass --baseline with the full-precision image model")
+    student = load_image_model(model)
+    if args.ternarize:
+        from ternembed.vision import freeze_image_encoder, prepare_image_encoder
+        from ternembed.vision.models import default_image_config
+
+        config = default_image_config(student)
+        freeze_image_encoder(prepare_image_encoder(student, config), config)
+    run_image_bench(
+        student,
+        load_image_model(baseline),
+        args.out,
+        model_name=model,
+        baseline_name=str(baseline),
+        threads=args.threads,
+        repeats=args.repeats,
+    )
     print(f"wrote {args.out / 'bench.json'}, bench.md and bench.png")
     return 0
 

@@ -8,8 +8,10 @@ plus CLS) the backbone sees. Pixels are preprocessed once, so only the forward p
 from __future__ import annotations
 
 import copy
+import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -70,3 +72,51 @@ def image_latency_rows(
     finally:
         torch.set_num_threads(previous_threads)
     return rows
+
+
+def run_image_bench(
+    model: ImageEncoder,
+    baseline: ImageEncoder,
+    out: Path,
+    *,
+    model_name: str,
+    baseline_name: str,
+    threads: int = 2,
+    repeats: int = 10,
+) -> dict[str, Any]:
+    """``ternembed bench`` for image encoders: latency rows with ratios to fp32, written as
+    ``bench.json`` (``rows`` in the text bench's schema), ``bench.md`` and ``bench.png``."""
+    from ternembed.perf.report import write_chart
+
+    rows = image_latency_rows(model, baseline, DEFAULT_BATCH_SIZES, threads, repeats)
+    fp32 = {row["batch_size"]: row["median_ms"] for row in rows if row["variant"] == "torch-fp32"}
+    for row in rows:
+        row["latency_vs_fp32"] = round(row["median_ms"] / fp32[row["batch_size"]], 3)
+        row["speedup_vs_fp32"] = round(fp32[row["batch_size"]] / row["median_ms"], 3)
+        row["images_per_s"] = round(1000 * row["batch_size"] / row["median_ms"], 1)
+    result = {
+        "model": model_name,
+        "baseline": baseline_name,
+        "threads": threads,
+        "repeats": repeats,
+        "rows": rows,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, indent=2))
+    lines = [
+        f"# ternembed bench: {model_name}",
+        "",
+        f"Image encoder against `{baseline_name}`, {threads} threads, median of {repeats} forward passes on "
+        "preprocessed pixels.",
+        "",
+        "| batch x tokens | variant | median ms | x fp32 latency | images/s |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['batch_size']}x{r['seq_len']} | {r['variant']} | {r['median_ms']:.2f} | {r['latency_vs_fp32']:.2f} | "
+        f"{r['images_per_s']:.1f} |"
+        for r in rows
+    ]
+    (out / "bench.md").write_text("\n".join(lines) + "\n")
+    write_chart(result, out / "bench.png")
+    return result
