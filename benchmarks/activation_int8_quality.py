@@ -1,0 +1,58 @@
+"""Quality cost of int8 per-token activations (W1.58A8) on a packed ternary text model.
+
+Loads the same packed folder twice, switches every ternary layer of one copy to int8 activations,
+and runs the built-in suite on both in one run (the float-activation copy is the baseline).
+Writes ``activation_int8_quality.json`` and ``.md`` to ``--out``.
+
+    python benchmarks/activation_int8_quality.py runs/minilm-ternary --out benchmarks/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+import ternembed  # noqa: E402
+from ternembed.eval.report import markdown, summary  # noqa: E402
+from ternembed.eval.runner import evaluate  # noqa: E402
+from ternembed.nn import PackedTernaryLinear  # noqa: E402
+
+
+def with_int8_activations(model: torch.nn.Module) -> torch.nn.Module:
+    """Switch every packed ternary layer to per-token int8 activations (in place)."""
+    layers = [m for m in model.modules() if isinstance(m, PackedTernaryLinear)]
+    if not layers:
+        raise ValueError("the model holds no PackedTernaryLinear layer: pass a packed ternembed folder")
+    for layer in layers:
+        layer.activations = "int8"
+        layer.kernel_state = None
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="a packed ternary text-model folder (float activations)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    exact = ternembed.load(args.folder)
+    int8 = with_int8_activations(ternembed.load(args.folder))
+    report = evaluate(int8, f"{args.folder} (int8 activations)", baseline=exact, baseline_name=args.folder)
+    data = summary(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "activation_int8_quality.json").write_text(json.dumps(data, indent=2))
+    command = f"python benchmarks/activation_int8_quality.py {args.folder} --out {args.out}"
+    (args.out / "activation_int8_quality.md").write_text(markdown(data, command))
+    print(markdown(data, command))
+
+
+if __name__ == "__main__":
+    main()
