@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ternembed.config import ConfigError, TernaryConfig
-from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear
+from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear, enable_fused_encoder
 
 
 class NonFiniteWeightError(ValueError):
@@ -79,6 +79,7 @@ def freeze(model: nn.Module, config: TernaryConfig | None = None) -> nn.Module:
     for name in names:
         layer = model.get_submodule(name)
         _set_submodule(model, name, PackedTernaryLinear.from_ternary_linear(layer, storage))
+    enable_fused_encoder(model)
     model.eval()
     return model
 

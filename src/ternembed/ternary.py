@@ -86,9 +86,13 @@ INT8_MAX = 127.0
 
 
 def quantize_activations_int8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric per-token int8: returns (int8 values, float32 scale per token with a trailing 1 dim)."""
+    """Symmetric per-token int8: returns (int8 values, float32 scale per token with a trailing 1 dim).
+
+    Values are ``round(x * (1 / scale))`` (a float32 reciprocal, then a multiply, rounding half to even):
+    the fast kernels stage activations with exactly this arithmetic.
+    """
     scale = x.detach().abs().amax(dim=-1, keepdim=True).float().clamp(min=1e-8) / INT8_MAX
-    values = torch.clamp(torch.round(x.float() / scale), -INT8_MAX, INT8_MAX).to(torch.int8)
+    values = torch.clamp(torch.round(x.float() * (1.0 / scale)), -INT8_MAX, INT8_MAX).to(torch.int8)
     return values, scale
 
 

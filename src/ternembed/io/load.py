@@ -20,7 +20,7 @@ from ternembed.io.validate import (
     read_manifest,
     weights_path,
 )
-from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding
+from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, enable_fused_encoder
 
 
 def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTransformer:
@@ -48,6 +48,7 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
                 "not apply the ternembed quantizer; report this with your transformers version"
             )
     _load_exact_tensors(hf_model, weights)
+    enable_fused_encoder(hf_model)
     return model.to(device)
 
 

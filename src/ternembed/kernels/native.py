@@ -46,6 +46,31 @@ class _Weights(ctypes.Structure):
     ]
 
 
+class _EncoderLayer(ctypes.Structure):
+    _fields_ = [
+        ("qkv", _Weights),
+        ("out", _Weights),
+        ("ffn_in", _Weights),
+        ("ffn_out", _Weights),
+        ("attention_norm_weight", ctypes.c_void_p),
+        ("attention_norm_bias", ctypes.c_void_p),
+        ("output_norm_weight", ctypes.c_void_p),
+        ("output_norm_bias", ctypes.c_void_p),
+    ]
+
+
+class _Encoder(ctypes.Structure):
+    _fields_ = [
+        ("layers", ctypes.POINTER(_EncoderLayer)),
+        ("num_layers", ctypes.c_int64),
+        ("hidden", ctypes.c_int64),
+        ("heads", ctypes.c_int64),
+        ("intermediate", ctypes.c_int64),
+        ("norm_eps", ctypes.c_float),
+        ("mode", ctypes.c_int),
+    ]
+
+
 def library_path() -> Path:
     """Where the kernel library is expected: ``$TERNEMBED_KERNEL_LIBRARY`` or next to this module."""
     override = os.environ.get(LIBRARY_ENV)
@@ -77,6 +102,17 @@ def load_library(path: Path) -> ctypes.CDLL:
             ctypes.c_int,
         ]
         lib.te_linear.restype = ctypes.c_int
+        lib.te_encoder_forward.argtypes = [
+            ctypes.POINTER(_Encoder),
+            ctypes.c_void_p,
+            ctypes.c_int64,
+            ctypes.c_int64,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
+        lib.te_encoder_forward.restype = ctypes.c_int
         lib.te_cpu_isa.restype = ctypes.c_int
     except (OSError, AttributeError) as error:
         raise KernelLibraryError(f"cannot load the kernel library {path}: {error}") from error
@@ -95,10 +131,10 @@ class NativeLayer:
     source: tuple[int, ...]
 
     def matches(self, layer) -> bool:  # noqa: ANN001 - a PackedTernaryLinear
-        return self.source == _source_key(layer)
+        return self.source == source_key(layer)
 
 
-def _source_key(layer) -> tuple[int, ...]:  # noqa: ANN001
+def source_key(layer) -> tuple[int, ...]:  # noqa: ANN001
     tensors = (layer.weight_packed, layer.weight_scale, layer.bias)
     return tuple(v for t in tensors if t is not None for v in (t.data_ptr(), t._version))
 
@@ -109,19 +145,41 @@ def _ceil_to(value: int, multiple: int) -> int:
 
 def repack(layer, with_bf16: bool) -> NativeLayer:  # noqa: ANN001 - a PackedTernaryLinear
     """Unpack the layer's codes once into the blocked int8 (and optionally bf16) kernel layout."""
-    out_features, in_features = layer.out_features, layer.in_features
-    scales = layer.weight_scale.float()
-    ngroups = scales.shape[1]
-    group = in_features if ngroups == 1 else layer.group_size
+    return repack_stacked([layer], with_bf16)
+
+
+def repack_stacked(layers: list, with_bf16: bool) -> NativeLayer:
+    """One kernel layer whose outputs are those of ``layers`` in order (same inputs and scale groups).
+
+    Fusing e.g. the query, key and value projections stages the activations once for all three.
+    """
+    first = layers[0]
+    in_features, group_size = first.in_features, first.group_size
+    ngroups = first.weight_scale.shape[1]
+    if any(layer.in_features != in_features or layer.weight_scale.shape[1] != ngroups for layer in layers):
+        raise KernelLibraryError("layers stacked into one kernel layer must share inputs and scale groups")
+    group = in_features if ngroups == 1 else group_size
     if not group or -(-in_features // group) != ngroups:
         raise KernelLibraryError(
-            f"weight_scale of shape {tuple(scales.shape)} does not fit {in_features} inputs with group size "
-            f"{layer.group_size}"
+            f"weight_scale of shape {tuple(first.weight_scale.shape)} does not fit {in_features} inputs with "
+            f"group size {group_size}"
         )
+    codes_list = [layer.codes() for layer in layers]
+    out_features = sum(codes.shape[0] for codes in codes_list)
+    scales = torch.cat([layer.weight_scale.float().expand(layer.out_features, ngroups) for layer in layers])
+    biases = [layer.bias for layer in layers]
+    bias = None
+    if any(b is not None for b in biases):
+        bias = torch.cat(
+            [
+                b.detach().float() if b is not None else torch.zeros(layer.out_features)
+                for b, layer in zip(biases, layers, strict=True)
+            ]
+        ).contiguous()
     group_padded = _ceil_to(group, BLOCK_K)
     n_padded, k_padded = _ceil_to(out_features, PANEL_N), ngroups * group_padded
     codes = torch.zeros(n_padded, ngroups, group_padded, dtype=torch.int8)
-    unpacked = torch.nn.functional.pad(layer.codes(), (0, ngroups * group - in_features))
+    unpacked = torch.nn.functional.pad(torch.cat(codes_list), (0, ngroups * group - in_features))
     codes[:out_features, :, :group] = unpacked.reshape(out_features, ngroups, group)
     codes = codes.reshape(n_padded, k_padded)
     blocked = codes.reshape(n_padded // BLOCK_N, BLOCK_N, k_padded // BLOCK_K, BLOCK_K // 4, 4)
@@ -131,8 +189,7 @@ def repack(layer, with_bf16: bool) -> NativeLayer:  # noqa: ANN001 - a PackedTer
         pairs = codes.reshape(n_padded // BLOCK_N, BLOCK_N, k_padded // 32, 16, 2)
         bf16 = pairs.permute(0, 2, 3, 1, 4).to(torch.bfloat16).contiguous()
     scale_table = torch.zeros(ngroups, n_padded, dtype=torch.float32)
-    scale_table[:, :out_features] = scales.expand(out_features, ngroups).t()
-    bias = layer.bias.detach().float().contiguous() if layer.bias is not None else None
+    scale_table[:, :out_features] = scales.t()
     weights = _Weights(
         blocked.data_ptr(),
         bf16.data_ptr() if bf16 is not None else None,
@@ -146,7 +203,8 @@ def repack(layer, with_bf16: bool) -> NativeLayer:  # noqa: ANN001 - a PackedTer
         group_padded,
         ngroups,
     )
-    return NativeLayer(blocked, bf16, scale_table, bias, weights, _source_key(layer))
+    source = tuple(v for layer in layers for v in source_key(layer))
+    return NativeLayer(blocked, bf16, scale_table, bias, weights, source)
 
 
 def run_linear(
@@ -172,3 +230,72 @@ def run_linear(
     if code:
         raise KernelLibraryError(f"te_linear failed with code {code}: {_ERRORS.get(code, 'unknown error')}")
     return out.reshape(*x.shape[:-1], weights.n)
+
+
+@dataclass
+class NativeEncoder:
+    """A whole post-LayerNorm encoder for ``te_encoder_forward``: its repacked layers and norm tensors."""
+
+    layers: list[NativeLayer]
+    norms: list[torch.Tensor]
+    structs: ctypes.Array
+    encoder: _Encoder
+    source: tuple[int, ...]
+
+
+def build_encoder(
+    stages: list[dict],
+    *,
+    hidden: int,
+    heads: int,
+    intermediate: int,
+    norm_eps: float,
+    mode: str,
+    source: tuple,
+) -> NativeEncoder:
+    """Bundle per-layer kernel layers (``qkv``, ``out``, ``ffn_in``, ``ffn_out``) and LayerNorm tensors."""
+    keep_layers, keep_norms = [], []
+    structs = (_EncoderLayer * len(stages))()
+    for struct, stage in zip(structs, stages, strict=True):
+        for name in ("qkv", "out", "ffn_in", "ffn_out"):
+            keep_layers.append(stage[name])
+            setattr(struct, name, stage[name].weights)
+        for name in (
+            "attention_norm_weight",
+            "attention_norm_bias",
+            "output_norm_weight",
+            "output_norm_bias",
+        ):
+            tensor = stage[name].detach().float().contiguous()
+            keep_norms.append(tensor)
+            setattr(struct, name, tensor.data_ptr())
+    encoder = _Encoder(structs, len(stages), hidden, heads, intermediate, norm_eps, MODES[mode])
+    return NativeEncoder(keep_layers, keep_norms, structs, encoder, source)
+
+
+def run_encoder(
+    lib: ctypes.CDLL,
+    state: NativeEncoder,
+    hidden_states: torch.Tensor,
+    key_bias: torch.Tensor | None,
+    position_bias: torch.Tensor | None,
+    isa: int,
+) -> torch.Tensor:
+    """All layers of the encoder on float32 ``[batch, seq, hidden]``; returns a new tensor."""
+    out = hidden_states.float().contiguous().clone()
+    batch, seq, _ = out.shape
+    code = lib.te_encoder_forward(
+        ctypes.byref(state.encoder),
+        out.data_ptr(),
+        batch,
+        seq,
+        key_bias.data_ptr() if key_bias is not None else None,
+        position_bias.data_ptr() if position_bias is not None else None,
+        isa,
+        torch.get_num_threads(),
+    )
+    if code:
+        raise KernelLibraryError(
+            f"te_encoder_forward failed with code {code}: {_ERRORS.get(code, 'unknown error')}"
+        )
+    return out

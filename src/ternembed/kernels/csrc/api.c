@@ -1,5 +1,6 @@
 /* Entry points called from Python (ctypes): CPU feature detection and the threaded linear layer. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,9 +109,25 @@ static int run_chunk(const te_weights *w, const float *x, int64_t m, int64_t ldx
     return 0;
 }
 
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The staging buffer and scratch are shared: one call runs at a time (ctypes releases the GIL). */
+void te_call_lock(void) { pthread_mutex_lock(&call_lock); }
+void te_call_unlock(void) { pthread_mutex_unlock(&call_lock); }
+
+/* Rows go in chunks so the staged activations stay small (a few MB) whatever the batch. */
+int te_linear_run(const te_weights *w, const float *x, int64_t m, int64_t ldx, float *y, int mode, int isa,
+                  int epilogue, int nthreads) {
+    for (int64_t row0 = 0; row0 < m; row0 += TE_CHUNK_ROWS) {
+        int64_t rows = m - row0 < TE_CHUNK_ROWS ? m - row0 : TE_CHUNK_ROWS;
+        int code = run_chunk(w, x + row0 * ldx, rows, ldx, y + row0 * w->n, mode, isa, epilogue, nthreads);
+        if (code) return code;
+    }
+    return 0;
+}
+
 /* y[m, n] = epilogue(x[m, :k] . W^T * scales + bias). Returns 0, or a negative error code:
- * -1 bad argument, -2 ISA not available on this CPU, -3 out of memory.
- * Rows go in chunks so the staged activations stay small (a few MB) whatever the batch. */
+ * -1 bad argument, -2 ISA not available on this CPU, -3 out of memory. */
 int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float *y, int mode, int isa,
               int epilogue, int nthreads) {
     if (mode < 0 || mode > 1 || isa < 0 || isa > TE_ISA_AMX || m < 0 || w->k_padded % TE_BLOCK_K ||
@@ -122,12 +139,10 @@ int te_linear(const te_weights *w, const float *x, int64_t m, int64_t ldx, float
     if (nthreads > TE_MAX_THREADS) nthreads = TE_MAX_THREADS;
     /* Waking threads costs more than it saves on small products, above all on a busy machine. */
     if ((double)m * (double)w->k_padded * (double)w->n_padded < TE_PARALLEL_MIN_MACS) nthreads = 1;
-    for (int64_t row0 = 0; row0 < m; row0 += TE_CHUNK_ROWS) {
-        int64_t rows = m - row0 < TE_CHUNK_ROWS ? m - row0 : TE_CHUNK_ROWS;
-        int code = run_chunk(w, x + row0 * ldx, rows, ldx, y + row0 * w->n, mode, isa, epilogue, nthreads);
-        if (code) return code;
-    }
-    return 0;
+    te_call_lock();
+    int code = te_linear_run(w, x, m, ldx, y, mode, isa, epilogue, nthreads);
+    te_call_unlock();
+    return code;
 }
 
 /* ---- staging and epilogue shared by the ISA files ---- */
@@ -164,7 +179,7 @@ void te_stage_float(const te_problem *p, int64_t row0, int64_t rows) {
     }
 }
 
-/* Symmetric per-row int8, as ternembed.ternary.quantize_activations_int8 (division, round half even). */
+/* Symmetric per-row int8, as ternembed.ternary.quantize_activations_int8 (x times the float reciprocal of the scale, round half even). */
 void te_stage_int8(const te_problem *p, int64_t row0, int64_t rows) {
     const te_weights *w = p->w;
     for (int64_t r = row0; r < row0 + rows; r++) {
@@ -174,13 +189,13 @@ void te_stage_int8(const te_problem *p, int64_t row0, int64_t rows) {
             float a = fabsf(src[k]);
             amax = a > amax ? a : amax;
         }
-        float scale = (amax > 1e-8f ? amax : 1e-8f) / 127.0f;
+        float scale = (amax > 1e-8f ? amax : 1e-8f) / 127.0f, inverse = 1.0f / scale;
         for (int64_t g = 0; g < w->ngroups; g++) {
             int64_t len = group_length(w, g);
             int8_t *dst = (int8_t *)p->stage + r * w->k_padded + g * w->group_padded;
             int32_t sum = 0;
             for (int64_t k = 0; k < len; k++) {
-                float v = nearbyintf(src[g * w->group + k] / scale);
+                float v = nearbyintf(src[g * w->group + k] * inverse);
                 v = v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v;
                 dst[k] = (int8_t)v;
                 sum += (int32_t)v;

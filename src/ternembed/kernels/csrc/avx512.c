@@ -30,7 +30,7 @@ TE_AVX512 void te_store_row_avx512(const te_problem *p, int64_t row, int64_t col
     }
 }
 
-/* te_stage_int8 for AVX-512 CPUs: same arithmetic (IEEE division, round half to even), 16 lanes. */
+/* te_stage_int8 for AVX-512 CPUs: same arithmetic (multiply by the reciprocal, round half to even), 16 lanes. */
 TE_AVX512 void te_stage_int8_avx512(const te_problem *p, int64_t row0, int64_t rows) {
     const te_weights *w = p->w;
     const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
@@ -43,14 +43,14 @@ TE_AVX512 void te_stage_int8_avx512(const te_problem *p, int64_t row0, int64_t r
         }
         float top = _mm512_reduce_max_ps(amax);
         float scale = (top > 1e-8f ? top : 1e-8f) / 127.0f;
-        __m512 divisor = _mm512_set1_ps(scale);
+        __m512 inverse = _mm512_set1_ps(1.0f / scale);
         for (int64_t g = 0; g < w->ngroups; g++) {
             int64_t len = w->k - g * w->group < w->group ? w->k - g * w->group : w->group;
             int8_t *dst = (int8_t *)p->stage + r * w->k_padded + g * w->group_padded;
             __m512i sum = _mm512_setzero_si512();
             for (int64_t k = 0; k < w->group_padded; k += 16) {
                 __mmask16 mask = len - k >= 16 ? 0xFFFF : len - k <= 0 ? 0 : (__mmask16)((1u << (len - k)) - 1);
-                __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, src + g * w->group + k), divisor);
+                __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, src + g * w->group + k), inverse);
                 v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
                 __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));
                 sum = _mm512_add_epi32(sum, q);

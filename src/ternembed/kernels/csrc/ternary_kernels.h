@@ -68,6 +68,25 @@ void te_store_row(const te_problem *p, int64_t row, int64_t col0, const float *a
 void te_store_row_avx512(const te_problem *p, int64_t row, int64_t col0, const float *acc, float row_scale);
 void te_stage_int8_avx512(const te_problem *p, int64_t row0, int64_t rows);
 int te_amx_enable(void);
+int te_cpu_isa(void);
+
+/* The threaded linear layer without te_linear's argument checks, lock and small-product rule (api.c). */
+int te_linear_run(const te_weights *w, const float *x, int64_t m, int64_t ldx, float *y, int mode, int isa,
+                  int epilogue, int nthreads);
+void te_call_lock(void);
+void te_call_unlock(void);
+
+/* Fused encoder row operations (encoder_ops.c). q, k, v: rows of one head, row stride ld; ctx row stride ldc. */
+typedef struct {
+    int64_t seq, head_dim, ld, ldc;
+    float scale;
+} te_attention_shape;
+int64_t te_attention_scratch_floats(int64_t seq, int64_t head_dim);
+void te_attention(const te_attention_shape *a, const float *q, const float *k, const float *v, const float *key_bias,
+                  const float *position_bias, float *ctx, float *scratch, int isa);
+void te_add_layer_norm(float *x, const float *delta, int64_t n, const float *weight, const float *bias, float eps,
+                       int isa);
+void te_gelu(float *x, int64_t n, int isa);
 
 /* Task functions, one per (ISA, mode). */
 void te_task_float_portable(TE_TASK_ARGS);

@@ -1,0 +1,263 @@
+"""Run a packed ternary BERT/MPNet encoder in one call to the C library instead of module by module.
+
+:func:`enable_fused_encoder` gives every supported encoder of a model a fused ``forward`` (an instance
+attribute; the class, parameters and state dict stay as they are). Each call checks that the fast path
+applies (CPU float32 inference, native kernels selected, a key-padding mask, nothing asked that only the
+module stack provides such as attentions or per-layer hidden states) and otherwise runs the original
+forward. Supported: post-LayerNorm encoders laid out as BERT (``attention.self.query`` ...) or MPNet
+(``attention.attn.q`` ... with relative position bias) whose six linears per layer are
+:class:`PackedTernaryLinear` and whose activation is the exact GELU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ternembed.nn.packed_linear import PackedTernaryLinear
+
+
+@dataclass
+class _LayerParts:
+    query: nn.Module
+    key: nn.Module
+    value: nn.Module
+    out: nn.Module
+    attention_norm: nn.Module
+    ffn_in: nn.Module
+    activation: nn.Module
+    ffn_out: nn.Module
+    output_norm: nn.Module
+
+    def linears(self) -> tuple[nn.Module, ...]:
+        return (self.query, self.key, self.value, self.out, self.ffn_in, self.ffn_out)
+
+
+def _bert_parts(layer: nn.Module) -> _LayerParts:
+    attention = layer.attention
+    return _LayerParts(
+        attention.self.query,
+        attention.self.key,
+        attention.self.value,
+        attention.output.dense,
+        attention.output.LayerNorm,
+        layer.intermediate.dense,
+        layer.intermediate.intermediate_act_fn,
+        layer.output.dense,
+        layer.output.LayerNorm,
+    )
+
+
+def _mpnet_parts(layer: nn.Module) -> _LayerParts:
+    attention = layer.attention
+    return _LayerParts(
+        attention.attn.q,
+        attention.attn.k,
+        attention.attn.v,
+        attention.attn.o,
+        attention.LayerNorm,
+        layer.intermediate.dense,
+        layer.intermediate.intermediate_act_fn,
+        layer.output.dense,
+        layer.output.LayerNorm,
+    )
+
+
+def _is_exact_gelu(module: nn.Module) -> bool:
+    if isinstance(module, nn.GELU):
+        return module.approximate == "none"
+    act = getattr(module, "act", None)
+    return type(module).__name__ == "GELUActivation" and (
+        act is nn.functional.gelu or getattr(act, "__name__", "") == "_gelu_python"
+    )
+
+
+def _encoder_parts(encoder: nn.Module) -> tuple[str, list[_LayerParts]] | None:
+    """The architecture kind and per-layer parts of a supported encoder, or None."""
+    layers = getattr(encoder, "layer", None)
+    if not isinstance(layers, nn.ModuleList) or len(layers) == 0:
+        return None
+    kind = "mpnet" if hasattr(encoder, "relative_attention_bias") else "bert"
+    config = getattr(encoder, "config", None)
+    if kind == "bert" and (
+        getattr(config, "is_decoder", False)
+        or getattr(config, "position_embedding_type", "absolute") not in ("absolute", None)
+    ):
+        return None
+    try:
+        parts = [_mpnet_parts(layer) if kind == "mpnet" else _bert_parts(layer) for layer in layers]
+    except AttributeError:
+        return None
+    for part in parts:
+        if not all(isinstance(linear, PackedTernaryLinear) for linear in part.linears()):
+            return None
+        if not isinstance(part.attention_norm, nn.LayerNorm) or not isinstance(
+            part.output_norm, nn.LayerNorm
+        ):
+            return None
+        if not _is_exact_gelu(part.activation):
+            return None
+    return kind, parts
+
+
+def _key_bias(mask: torch.Tensor | None, batch: int, seq: int) -> torch.Tensor | None | bool:
+    """The mask as an additive per-key bias ``[batch, seq]``; False when it is not a key-padding mask."""
+    if mask is None:
+        return None
+    if mask.dim() == 2:
+        keys = mask
+    elif mask.dim() == 4 and mask.shape[1] == 1:
+        rows = mask[:, 0]
+        keys = rows[:, 0]
+        if rows.shape[1] > 1 and rows.stride(1) != 0 and not torch.equal(rows, keys[:, None].expand_as(rows)):
+            return False
+    else:
+        return False
+    if tuple(keys.shape) != (batch, seq):
+        return False
+    if keys.dtype == torch.bool or mask.dim() == 2:
+        lowest = torch.finfo(torch.float32).min
+        return torch.where(keys.bool(), 0.0, lowest).float().contiguous()
+    return keys.float().contiguous()
+
+
+class _SharedKernelState:
+    """Marks a query/key/value layer whose weights the fused encoder holds (stacked into one kernel layer)."""
+
+
+class FusedEncoderForward:
+    """The fused ``forward`` of one encoder module; falls back to the class's own forward when needed.
+
+    The repacked weights are rebuilt when anything they came from changes: a packed layer's
+    ``kernel_state`` (reset by ``.to()`` and ``load_state_dict``), its activation mode, or a LayerNorm
+    tensor (replaced or edited in place).
+    """
+
+    def __init__(self, encoder: nn.Module, kind: str, parts: list[_LayerParts]) -> None:
+        self.encoder = encoder
+        self.kind = kind
+        self.parts = parts
+        self.linears = [linear for part in parts for linear in part.linears()]
+        self.norms = [part.attention_norm for part in parts] + [part.output_norm for part in parts]
+        self.heads = encoder.config.num_attention_heads
+        self.state = None
+
+    def _key(self, isa: str) -> tuple:
+        tensors = [t for norm in self.norms for t in (norm.weight, norm.bias)]
+        return (
+            isa,
+            *(id(linear.kernel_state) for linear in self.linears),
+            *(linear.activations for linear in self.linears),
+            *(t.data_ptr() for t in tensors),
+            *(t._version for t in tensors),
+        )
+
+    def _native_state(self, isa: str):  # noqa: ANN202 - NativeEncoder, or None where the layers are mixed
+        from ternembed.kernels import native_state
+        from ternembed.kernels.native import build_encoder, repack_stacked
+
+        if self.state is not None and self.state.source == self._key(isa):
+            return self.state
+        modes = {linear.activations for linear in self.linears}
+        epsilons = {norm.eps for norm in self.norms}
+        if len(modes) != 1 or len(epsilons) != 1:
+            return None
+        mode = modes.pop()
+        stages = []
+        for part in self.parts:
+            qkv = repack_stacked(
+                [part.query, part.key, part.value], with_bf16=isa == "amx" and mode == "float"
+            )
+            for linear in (part.query, part.key, part.value):
+                linear.kernel_state = _SharedKernelState()
+            stages.append(
+                {
+                    "qkv": qkv,
+                    "out": native_state(part.out, isa),
+                    "ffn_in": native_state(part.ffn_in, isa),
+                    "ffn_out": native_state(part.ffn_out, isa),
+                    "attention_norm_weight": part.attention_norm.weight,
+                    "attention_norm_bias": part.attention_norm.bias,
+                    "output_norm_weight": part.output_norm.weight,
+                    "output_norm_bias": part.output_norm.bias,
+                }
+            )
+        first = self.parts[0]
+        self.state = build_encoder(
+            stages,
+            hidden=first.query.in_features,
+            heads=self.heads,
+            intermediate=first.ffn_in.out_features,
+            norm_eps=epsilons.pop(),
+            mode=mode,
+            source=self._key(isa),
+        )
+        return self.state
+
+    def _fast_path_applies(self, hidden_states: torch.Tensor, args: tuple, kwargs: dict) -> bool:
+        if self.encoder.training or hidden_states.device.type != "cpu" or hidden_states.dim() != 3:
+            return False
+        if hidden_states.dtype != torch.float32 or (hidden_states.requires_grad and torch.is_grad_enabled()):
+            return False
+        if any(arg is not None for arg in args):
+            return False
+        for name in ("output_attentions", "output_hidden_states", "use_cache"):
+            if kwargs.get(name):
+                return False
+        for name in ("encoder_hidden_states", "encoder_attention_mask", "cache", "past_key_values"):
+            if kwargs.get(name) is not None:
+                return False
+        return os.environ.get(FUSED_ENV, "1") != "0"
+
+    def __call__(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, *args, **kwargs
+    ):  # noqa: ANN002, ANN003, ANN204
+        from ternembed.kernels import selected_kernel
+
+        if self._fast_path_applies(hidden_states, args, kwargs):
+            isa = selected_kernel()
+            batch, seq, _ = hidden_states.shape
+            key_bias = _key_bias(attention_mask, batch, seq)
+            state = self._native_state(isa) if isa != "reference" and key_bias is not False else None
+            if state is not None:
+                return self._run(state, isa, hidden_states, key_bias, kwargs)
+        return type(self.encoder).forward(self.encoder, hidden_states, attention_mask, *args, **kwargs)
+
+    def _run(self, state, isa: str, hidden_states: torch.Tensor, key_bias: torch.Tensor | None, kwargs: dict):  # noqa: ANN001, ANN202
+        from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPastAndCrossAttentions
+
+        from ternembed.kernels import ISA_NAMES, native_library
+        from ternembed.kernels.native import run_encoder
+
+        position_bias = None
+        if self.kind == "mpnet":
+            position_bias = self.encoder.compute_position_bias(hidden_states[:1])[0].float().contiguous()
+        output = run_encoder(
+            native_library()[0], state, hidden_states, key_bias, position_bias, ISA_NAMES.index(isa)
+        )
+        if self.kind == "mpnet":
+            return (
+                BaseModelOutput(last_hidden_state=output) if kwargs.get("return_dict", False) else (output,)
+            )
+        return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=output)
+
+
+FUSED_ENV = "TERNEMBED_FUSED_ENCODER"
+"""Set to ``0`` to run packed encoders module by module (the fused forward is on by default)."""
+
+
+def enable_fused_encoder(model: nn.Module) -> int:
+    """Give every supported encoder in ``model`` the fused forward; returns how many were fused."""
+    fused = 0
+    for module in model.modules():
+        if isinstance(module.__dict__.get("forward"), FusedEncoderForward):
+            fused += 1
+            continue
+        found = _encoder_parts(module)
+        if found is not None and hasattr(module, "config"):
+            module.forward = FusedEncoderForward(module, *found)
+            fused += 1
+    return fused
