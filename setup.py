@@ -23,7 +23,7 @@ setup(
         Extension(
             "ternembed.kernels._ternary_native",
             sources=[f"{CSRC}/{name}" for name in SOURCES],
-            depends=[f"{CSRC}/ternary_kernels.h", f"{CSRC}/portable_body.h"],
+            depends=[f"{CSRC}/ternary_kernels.h", f"{CSRC}/portable_body.h", f"{CSRC}/simd_math.h"],
             extra_compile_args=compile_args,
             extra_link_args=link_args,
             optional=True,

@@ -21,18 +21,7 @@ import torch  # noqa: E402
 import ternembed  # noqa: E402
 from ternembed.eval.report import markdown, summary  # noqa: E402
 from ternembed.eval.runner import evaluate  # noqa: E402
-from ternembed.nn import PackedTernaryLinear  # noqa: E402
-
-
-def with_int8_activations(model: torch.nn.Module) -> torch.nn.Module:
-    """Switch every packed ternary layer to per-token int8 activations (in place)."""
-    layers = [m for m in model.modules() if isinstance(m, PackedTernaryLinear)]
-    if not layers:
-        raise ValueError("the model holds no PackedTernaryLinear layer: pass a packed ternembed folder")
-    for layer in layers:
-        layer.activations = "int8"
-        layer.kernel_state = None
-    return model
+from ternembed.quantize import set_activations  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +33,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     exact = ternembed.load(args.folder)
-    int8 = with_int8_activations(ternembed.load(args.folder))
+    int8 = set_activations(ternembed.load(args.folder), "int8")
     report = evaluate(int8, f"{args.folder} (int8 activations)", baseline=exact, baseline_name=args.folder)
     data = summary(report)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -146,3 +146,17 @@ def test_quantized_embedding_error_is_bounded(precision, tolerance, dim):
     row_max = table.weight.abs().amax(dim=1)[ids].unsqueeze(-1)
     assert ((got - expected).abs() <= row_max * tolerance / 2 + 1e-6).all()
     assert torch.equal(quantized.weight[ids], got)
+
+
+def test_set_activations_switches_every_packed_layer_and_refuses_bad_modes():
+    from ternembed.quantize import set_activations
+
+    model = tiny_text_model("bert").eval()
+    freeze(prepare(model, TernaryConfig()), TernaryConfig())
+    set_activations(model, "int8")
+    layers = [m for m in model.modules() if isinstance(m, PackedTernaryLinear)]
+    assert layers and all(layer.activations == "int8" and layer.kernel_state is None for layer in layers)
+    with pytest.raises(ConfigError, match="activations"):
+        set_activations(model, "int4")
+    with pytest.raises(ConfigError, match="no PackedTernaryLinear"):
+        set_activations(tiny_text_model("bert"), "int8")

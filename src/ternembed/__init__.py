@@ -7,7 +7,7 @@ Importing the package registers the ``ternembed`` quantization method with trans
 from ternembed.config import TernaryConfig
 from ternembed.distill import DistillArguments, distill
 from ternembed.io import TernarySentenceTransformer, register_with_transformers, save
-from ternembed.quantize import freeze, prepare, ternary_layers
+from ternembed.quantize import freeze, prepare, set_activations, ternary_layers
 from ternembed.workflow import load, ternarize_model
 
 __version__ = "0.1.0"
@@ -24,6 +24,7 @@ __all__ = [
     "load",
     "prepare",
     "save",
+    "set_activations",
     "ternarize_model",
     "ternary_layers",
 ]

@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 import torch
 from torch import nn
 
-from ternembed.config import ConfigError, TernaryConfig
+from ternembed.config import ACTIVATION_MODES, ConfigError, TernaryConfig
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear, enable_fused_encoder
 
 
@@ -28,7 +28,8 @@ def select_linear_layers(model: nn.Module, config: TernaryConfig) -> list[str]:
     chosen = [
         name
         for name in linear_names
-        if any(fnmatchcase(name, p) for p in config.include) and not any(fnmatchcase(name, p) for p in config.exclude)
+        if any(fnmatchcase(name, p) for p in config.include)
+        and not any(fnmatchcase(name, p) for p in config.exclude)
     ]
     if not chosen:
         shown = ", ".join(linear_names[:6]) + (" ..." if len(linear_names) > 6 else "")
@@ -81,6 +82,24 @@ def freeze(model: nn.Module, config: TernaryConfig | None = None) -> nn.Module:
         _set_submodule(model, name, PackedTernaryLinear.from_ternary_linear(layer, storage))
     enable_fused_encoder(model)
     model.eval()
+    return model
+
+
+def set_activations(model: nn.Module, activations: str) -> nn.Module:
+    """Run every packed ternary layer with ``float`` or per-token ``int8`` activations (in place).
+
+    The saved weights are the same in both modes; int8 (W1.58A8) is the faster mode of the CPU kernels.
+    """
+    if activations not in ACTIVATION_MODES:
+        raise ConfigError(f"activations must be one of {list(ACTIVATION_MODES)}, got {activations!r}")
+    layers = [m for m in model.modules() if isinstance(m, PackedTernaryLinear)]
+    if not layers:
+        raise ConfigError(
+            "the model holds no PackedTernaryLinear layer: load or freeze a ternary model first"
+        )
+    for layer in layers:
+        layer.activations = activations
+        layer.kernel_state = None
     return model
 
 

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ternarize MODEL_OR_DIR in memory instead of loading a packed folder",
     )
     parser.add_argument(
+        "--activations",
+        choices=("float", "int8"),
+        help="activations of the ternary variants: float (exact) or per-token int8 (W1.58A8); default: as saved",
+    )
+    parser.add_argument(
         "--separate",
         action="store_true",
         help="time each variant in its own process instead of interleaving them in one (default: interleaved)",
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         quick=args.quick,
         ternarize=args.ternarize,
+        activations=args.activations,
         interleaved=not args.separate,
         variants=tuple(args.variants),
     )

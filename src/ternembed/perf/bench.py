@@ -34,6 +34,7 @@ class BenchSettings:
         threads: intra-op threads of every variant.
         repeats: timed calls per shape (median reported); fewer when a shape exceeds ``budget_s``.
         quick: only batch 1 x 32 and 32 x 128 tokens.
+        activations: run the ternary variants with ``float`` or ``int8`` activations (None: as saved).
         interleaved: time all variants in one process, one call of each in turn (robust to load
             spikes on shared machines); load time and peak memory still come from one process per variant.
     """
@@ -45,6 +46,7 @@ class BenchSettings:
     repeats: int = 10
     quick: bool = False
     ternarize: bool = False
+    activations: str | None = None
     interleaved: bool = True
     variants: tuple[str, ...] = VARIANTS
     budget_s: float = 15.0
@@ -102,6 +104,7 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
         "baseline": baseline,
         "ternary_source": settings.model,
         "ternarize": settings.ternarize,
+        "activations": settings.activations,
         "threads": settings.threads,
         "repeats": settings.repeats,
         "budget_s": settings.budget_s,
@@ -136,6 +139,7 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
         "model": settings.model,
         "baseline": baseline,
         "ternarized_in_memory": settings.ternarize,
+        "activations": settings.activations or "as saved",
         "threads": settings.threads,
         "repeats": settings.repeats,
         "timing": "interleaved" if settings.interleaved else "one process per variant",

@@ -46,9 +46,9 @@ def _torch_runner(model: torch.nn.Module, kernel: str | None = None) -> Runner:
 
 
 def load_torch_variant(
-    variant: str, baseline: str, ternary_source: str, ternarize: bool
+    variant: str, baseline: str, ternary_source: str, ternarize: bool, activations: str | None = None
 ) -> tuple[Runner, int]:
-    """A runner and the weight bytes for one of the torch-based variants."""
+    """A runner and the weight bytes for one of the torch-based variants (``activations``: ternary only)."""
     from ternembed.models import load_sentence_transformer
 
     kernel = None
@@ -56,6 +56,10 @@ def load_torch_variant(
         kernel = "reference" if variant == "ternary-ref" else "auto"
         os.environ["TERNEMBED_KERNEL"] = kernel
         model = load_ternary(ternary_source, ternarize)
+        if activations is not None:
+            from ternembed.quantize import set_activations
+
+            set_activations(model, activations)
     else:
         model = load_sentence_transformer(baseline).eval()
         if variant == "torch-bf16":

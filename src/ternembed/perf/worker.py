@@ -61,7 +61,9 @@ def load_variant(spec: dict, variant: str):  # noqa: ANN201 - (runner, weight by
 
     if variant == "ort-int8":
         return variants.load_ort_variant(Path(spec["onnx_path"]), spec["threads"])
-    return variants.load_torch_variant(variant, spec["baseline"], spec["ternary_source"], spec["ternarize"])
+    return variants.load_torch_variant(
+        variant, spec["baseline"], spec["ternary_source"], spec["ternarize"], spec.get("activations")
+    )
 
 
 def time_interleaved(spec: dict) -> dict:

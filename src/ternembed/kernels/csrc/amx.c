@@ -11,7 +11,10 @@
 
 #if defined(__x86_64__) && defined(__linux__) && (defined(__clang__) || __GNUC__ >= 11) /* AMX intrinsics */
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
+
+#include "simd_math.h"
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -201,9 +204,146 @@ TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
     _tile_release();
 }
 
+/* ---- attention of one (sequence, head) in bf16 tiles with fp32 accumulation (int8-activation mode) ----
+ * Scores Q K^T and context P V run as tdpbf16ps; scale, biases, mask and softmax stay fp32 (AVX-512).
+ * Head sizes 32 and 64 (one or two 32-wide K steps; up to four 16-wide context tiles). Scratch layout:
+ * q [seq16][d], k^T pairs [d/2][seq32][2], v pairs [seq32/2][d][2] and p [16][seq32] in bf16;
+ * scores [16][seq32] and context [16][d] in fp32. */
+
+TE_AMX static inline __m256i to_bf16(__m512 x) { return (__m256i)_mm512_cvtneps_pbh(x); }
+
+int64_t te_attention_amx_scratch_floats(int64_t seq, int64_t d) {
+    int64_t seq16 = (seq + 15) / 16 * 16, seq32 = (seq + 31) / 32 * 32;
+    return (seq16 * d + 2 * seq32 * d + 16 * seq32) / 2 + 16 * seq32 + 16 * d + 32;
+}
+
+TE_AMX static void stage_heads(const te_attention_shape *a, const float *q, const float *k, const float *v,
+                               uint16_t *qb, uint16_t *kb, uint16_t *vb) {
+    const int64_t seq = a->seq, d = a->head_dim, seq16 = (seq + 15) / 16 * 16, seq32 = (seq + 31) / 32 * 32;
+    for (int64_t i = 0; i < seq16; i++)
+        for (int64_t t = 0; t < d; t += 16)
+            _mm256_storeu_si256((__m256i *)(qb + i * d + t),
+                                i < seq ? to_bf16(_mm512_loadu_ps(q + i * a->ld + t)) : _mm256_setzero_si256());
+    uint32_t *pairs = (uint32_t *)kb; /* [d/2][seq32] dwords, each two consecutive head dims of one key */
+    for (int64_t j = 0; j < seq32; j++)
+        for (int64_t t = 0; t < d; t += 16) {
+            uint32_t row[8];
+            _mm256_storeu_si256((__m256i *)row, j < seq ? to_bf16(_mm512_loadu_ps(k + j * a->ld + t)) : _mm256_setzero_si256());
+            for (int m = 0; m < 8; m++) pairs[(t / 2 + m) * seq32 + j] = row[m];
+        }
+    for (int64_t j = 0; j < seq32; j += 2)
+        for (int64_t t = 0; t < d; t += 16) {
+            __m512 v0 = j < seq ? _mm512_loadu_ps(v + j * a->ld + t) : _mm512_setzero_ps();
+            __m512 v1 = j + 1 < seq ? _mm512_loadu_ps(v + (j + 1) * a->ld + t) : _mm512_setzero_ps();
+            __m512i lo = _mm512_cvtepu16_epi32(to_bf16(v0)), hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32(to_bf16(v1)), 16);
+            _mm512_storeu_si512(vb + (j / 2) * d * 2 + t * 2, _mm512_or_si512(lo, hi));
+        }
+}
+
+/* Softmax of one 16-row score block into bf16 probabilities; returns 1/sum per row in inv. */
+TE_AMX static void softmax_block(const te_attention_shape *a, int64_t i0, const float *scores, const float *key_bias,
+                                 const float *position_bias, uint16_t *pb, float *inv) {
+    const int64_t seq = a->seq, seq32 = (seq + 31) / 32 * 32;
+    const __m512 scale = _mm512_set1_ps(a->scale), minus_inf = _mm512_set1_ps(-INFINITY);
+    for (int r = 0; r < 16; r++) {
+        int64_t i = i0 + r;
+        __m512 top = minus_inf;
+        float *row = (float *)scores + r * seq32;
+        for (int64_t j = 0; j < seq32; j += 16) {
+            __mmask16 valid = seq - j >= 16 ? 0xFFFF : seq - j <= 0 ? 0 : (__mmask16)((1u << (seq - j)) - 1);
+            __m512 s = _mm512_mul_ps(_mm512_loadu_ps(row + j), scale);
+            if (key_bias) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(valid, key_bias + j));
+            if (position_bias && i < seq) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(valid, position_bias + i * seq + j));
+            s = _mm512_mask_blend_ps(valid, minus_inf, s);
+            top = _mm512_max_ps(top, s);
+            _mm512_storeu_ps(row + j, s);
+        }
+        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(top)), total = _mm512_setzero_ps();
+        for (int64_t j = 0; j < seq32; j += 16) {
+            __mmask16 valid = seq - j >= 16 ? 0xFFFF : seq - j <= 0 ? 0 : (__mmask16)((1u << (seq - j)) - 1);
+            __m512 e = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(_mm512_loadu_ps(row + j), m)));
+            total = _mm512_add_ps(total, e);
+            _mm256_storeu_si256((__m256i *)(pb + r * seq32 + j), to_bf16(e));
+        }
+        inv[r] = 1.0f / _mm512_reduce_add_ps(total);
+    }
+}
+
+TE_AMX void te_attention_amx(const te_attention_shape *a, const float *q, const float *k, const float *v,
+                             const float *key_bias, const float *position_bias, float *ctx, float *scratch) {
+    const int64_t seq = a->seq, d = a->head_dim, seq16 = (seq + 15) / 16 * 16, seq32 = (seq + 31) / 32 * 32;
+    uint16_t *qb = (uint16_t *)scratch, *kb = qb + seq16 * d, *vb = kb + seq32 * d, *pb = vb + seq32 * d;
+    float *scores = (float *)(pb + 16 * seq32), *cb = scores + 16 * seq32;
+    float inv[16];
+    stage_heads(a, q, k, v, qb, kb, vb);
+    configure_tiles();
+    for (int64_t i0 = 0; i0 < seq; i0 += 16) {
+        for (int64_t jb = 0; jb < seq32 / 16; jb += 4) {
+            int blocks = seq32 / 16 - jb < 4 ? (int)(seq32 / 16 - jb) : 4; /* seq32/16 is even: 2 or 4 */
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int64_t ks = 0; ks < d / 32; ks++) {
+                _tile_loadd(4, qb + i0 * d + ks * 32, d * 2);
+                const uint16_t *b = kb + ks * 16 * seq32 * 2 + jb * 16 * 2;
+                _tile_loadd(5, b, seq32 * 4);
+                _tile_loadd(6, b + 32, seq32 * 4);
+                _tile_dpbf16ps(0, 4, 5);
+                _tile_dpbf16ps(1, 4, 6);
+                if (blocks == 4) {
+                    _tile_loadd(7, b + 64, seq32 * 4);
+                    _tile_loadd(5, b + 96, seq32 * 4);
+                    _tile_dpbf16ps(2, 4, 7);
+                    _tile_dpbf16ps(3, 4, 5);
+                }
+            }
+            _tile_stored(0, scores + jb * 16, seq32 * 4);
+            _tile_stored(1, scores + jb * 16 + 16, seq32 * 4);
+            if (blocks == 4) {
+                _tile_stored(2, scores + jb * 16 + 32, seq32 * 4);
+                _tile_stored(3, scores + jb * 16 + 48, seq32 * 4);
+            }
+        }
+        softmax_block(a, i0, scores, key_bias, position_bias, pb, inv);
+        int dims = (int)(d / 16); /* 2 or 4 context tiles */
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int64_t c = 0; c < seq32 / 32; c++) {
+            _tile_loadd(4, pb + c * 32, seq32 * 2);
+            const uint16_t *b = vb + c * 16 * d * 2;
+            _tile_loadd(5, b, d * 4);
+            _tile_loadd(6, b + 32, d * 4);
+            _tile_dpbf16ps(0, 4, 5);
+            _tile_dpbf16ps(1, 4, 6);
+            if (dims == 4) {
+                _tile_loadd(7, b + 64, d * 4);
+                _tile_loadd(5, b + 96, d * 4);
+                _tile_dpbf16ps(2, 4, 7);
+                _tile_dpbf16ps(3, 4, 5);
+            }
+        }
+        _tile_stored(0, cb, d * 4);
+        _tile_stored(1, cb + 16, d * 4);
+        if (dims == 4) {
+            _tile_stored(2, cb + 32, d * 4);
+            _tile_stored(3, cb + 48, d * 4);
+        }
+        for (int r = 0; r < 16 && i0 + r < seq; r++)
+            for (int64_t t = 0; t < d; t += 16)
+                _mm512_storeu_ps(ctx + (i0 + r) * a->ldc + t, _mm512_mul_ps(_mm512_loadu_ps(cb + r * d + t), _mm512_set1_ps(inv[r])));
+    }
+    _tile_release();
+}
+
 #else
 int te_amx_enable(void) { return 0; }
 void te_stage_bf16x3(const te_problem *p, int64_t row0, int64_t rows) { te_stage_float(p, row0, rows); }
 void te_task_float_amx(TE_TASK_ARGS) { te_task_float_portable(p, row0, rows, panel0, panel1, scratch); }
 void te_task_int8_amx(TE_TASK_ARGS) { te_task_int8_portable(p, row0, rows, panel0, panel1, scratch); }
+int64_t te_attention_amx_scratch_floats(int64_t seq, int64_t d) { return 0; }
+void te_attention_amx(const te_attention_shape *a, const float *q, const float *k, const float *v,
+                      const float *key_bias, const float *position_bias, float *ctx, float *scratch) {}
 #endif

@@ -12,8 +12,8 @@
 #include "ternary_kernels.h"
 
 #define TE_ENCODER_ROWS 512
-#define TE_ENCODER_PARALLEL_MIN_MACS 1e12 /* inside one forward the pool's workers are awake */
-#define TE_ENCODER_PARALLEL_MIN_FLOATS 1000000
+#define TE_ENCODER_PARALLEL_MIN_MACS 1e7 /* inside one forward the pool's workers are awake */
+#define TE_ENCODER_PARALLEL_MIN_FLOATS 16384
 #define TE_MAX_THREADS 256
 
 typedef struct {
@@ -47,7 +47,7 @@ static void attention_task(void *arg, int64_t task, int thread) {
     const te_step *s = (const te_step *)arg;
     const te_encoder *e = s->enc;
     int64_t sequence = task / e->heads, head = task % e->heads, d = e->hidden / e->heads;
-    te_attention_shape a = {s->seq, d, 3 * e->hidden, e->hidden, 1.0f / sqrtf((float)d)};
+    te_attention_shape a = {s->seq, d, 3 * e->hidden, e->hidden, 1.0f / sqrtf((float)d), e->mode == TE_MODE_INT8};
     const float *q = s->qkv + sequence * s->seq * 3 * e->hidden + head * d;
     te_attention(&a, q, q + e->hidden, q + 2 * e->hidden, s->key_bias ? s->key_bias + sequence * s->seq : 0,
                  s->position_bias ? s->position_bias + head * s->seq * s->seq : 0,
@@ -154,6 +154,7 @@ int te_encoder_forward(const te_encoder *enc, float *hidden, int64_t batch, int6
     te_step s = {enc, 0, 0, workspace, workspace + rows * 3 * h, workspace + rows * 4 * h, workspace + rows * 5 * h,
                  seq, 0, 0, position_bias, workspace + rows * (5 * h + enc->intermediate), scratch_floats, isa};
     int code = 0;
+    te_pool_hold(nthreads);
     for (int64_t first = 0; first < batch && !code; first += per_chunk) {
         int64_t count = batch - first < per_chunk ? batch - first : per_chunk;
         s.x = hidden + first * seq * h;
@@ -164,6 +165,7 @@ int te_encoder_forward(const te_encoder *enc, float *hidden, int64_t batch, int6
             code = run_layer(&s, nthreads);
         }
     }
+    te_pool_hold(0);
     te_call_unlock();
     return code;
 }

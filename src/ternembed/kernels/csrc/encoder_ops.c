@@ -57,23 +57,7 @@ static void gelu_plain(float *x, int64_t n) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define TE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-
-/* exp(x) to about 1 ulp: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, scaled by 2^n. */
-TE_AVX512 static inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-104.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
+#include "simd_math.h"
 
 /* erf(x), absolute error below 2e-7 (Abramowitz & Stegun 7.1.26 with exp512). */
 TE_AVX512 static inline __m512 erf512(__m512 x) {
@@ -208,12 +192,18 @@ TE_AVX512 static void gelu_avx512(float *x, int64_t n) {
 /* ---- dispatch ---- */
 
 int64_t te_attention_scratch_floats(int64_t seq, int64_t head_dim) {
-    return head_dim * padded32(seq) + ATTENTION_ROWS * padded32(seq) + 16;
+    int64_t avx512 = head_dim * padded32(seq) + ATTENTION_ROWS * padded32(seq) + 16;
+    int64_t amx = te_attention_amx_scratch_floats(seq, head_dim);
+    return avx512 > amx ? avx512 : amx;
 }
 
 void te_attention(const te_attention_shape *a, const float *q, const float *k, const float *v, const float *key_bias,
                   const float *position_bias, float *ctx, float *scratch, int isa) {
 #if defined(__x86_64__)
+    if (isa == TE_ISA_AMX && a->bf16 && (a->head_dim == 32 || a->head_dim == 64)) {
+        te_attention_amx(a, q, k, v, key_bias, position_bias, ctx, scratch);
+        return;
+    }
     if (isa >= TE_ISA_AVX512) {
         attention_avx512(a, q, k, v, key_bias, position_bias, ctx, scratch);
         return;

@@ -59,6 +59,7 @@ typedef void (*te_task_fn)(const te_problem *p, int64_t row0, int64_t rows, int6
 /* Thread pool: run fn(ctx, task, thread) for task in [0, ntasks) on up to nthreads threads. */
 typedef void (*te_pool_fn)(void *ctx, int64_t task, int thread);
 void te_pool_run(te_pool_fn fn, void *ctx, int64_t ntasks, int nthreads);
+void te_pool_hold(int nthreads);
 
 /* Staging and epilogue shared by all paths (api.c, amx.c). */
 void te_stage_float(const te_problem *p, int64_t row0, int64_t rows);
@@ -80,10 +81,14 @@ void te_call_unlock(void);
 typedef struct {
     int64_t seq, head_dim, ld, ldc;
     float scale;
+    int bf16; /* scores and context in bf16 AMX tiles where possible (int8-activation mode) */
 } te_attention_shape;
 int64_t te_attention_scratch_floats(int64_t seq, int64_t head_dim);
 void te_attention(const te_attention_shape *a, const float *q, const float *k, const float *v, const float *key_bias,
                   const float *position_bias, float *ctx, float *scratch, int isa);
+int64_t te_attention_amx_scratch_floats(int64_t seq, int64_t head_dim);
+void te_attention_amx(const te_attention_shape *a, const float *q, const float *k, const float *v,
+                      const float *key_bias, const float *position_bias, float *ctx, float *scratch);
 void te_add_layer_norm(float *x, const float *delta, int64_t n, const float *weight, const float *bias, float eps,
                        int isa);
 void te_gelu(float *x, int64_t n, int isa);

@@ -28,6 +28,7 @@ static _Atomic(te_pool_fn) job_fn = 0;
 static _Atomic(void *) job_ctx = 0;
 static atomic_llong job_tasks = 0;
 static atomic_int job_threads = 0;
+static atomic_int hold = 0; /* while set, idle workers spin instead of sleeping (te_pool_hold) */
 
 /* One spin-wait step: a pause instruction where there is one (cheap, keeps the core for the job). */
 static void relax(void) {
@@ -65,11 +66,12 @@ static void *worker_main(void *arg) {
     unsigned seen = start_generation[thread]; /* jobs published after the worker was created */
     for (;;) {
         int64_t start = now_ns();
-        while (atomic_load(&generation) == seen && now_ns() - start < TE_SPIN_NS) relax();
+        while (atomic_load(&generation) == seen && (atomic_load(&hold) || now_ns() - start < TE_SPIN_NS)) relax();
         if (atomic_load(&generation) == seen) {
             pthread_mutex_lock(&wake_lock);
-            while (atomic_load(&generation) == seen) pthread_cond_wait(&wake_cond, &wake_lock);
+            while (atomic_load(&generation) == seen && !atomic_load(&hold)) pthread_cond_wait(&wake_cond, &wake_lock);
             pthread_mutex_unlock(&wake_lock);
+            if (atomic_load(&generation) == seen) continue; /* woken by te_pool_hold: spin for the next job */
         }
         seen = atomic_load(&generation);
         if (thread < atomic_load(&job_threads)) run_tasks(seen, thread);
@@ -98,6 +100,20 @@ static void ensure_workers(int wanted) {
         pthread_detach(handle);
         worker_count++;
     }
+}
+
+/* Keep up to nthreads - 1 workers awake and spinning until te_pool_hold(0): a sequence of small jobs
+ * (one encoder forward) then pays no wake-up latency per job. Waking happens at once, in the background. */
+void te_pool_hold(int nthreads) {
+    if (nthreads > 1) {
+        pthread_mutex_lock(&run_lock);
+        ensure_workers(nthreads - 1);
+        pthread_mutex_unlock(&run_lock);
+    }
+    pthread_mutex_lock(&wake_lock);
+    atomic_store(&hold, nthreads > 1);
+    pthread_cond_broadcast(&wake_cond);
+    pthread_mutex_unlock(&wake_lock);
 }
 
 void te_pool_run(te_pool_fn fn, void *ctx, int64_t ntasks, int nthreads) {
