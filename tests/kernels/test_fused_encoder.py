@@ -135,3 +135,23 @@ def test_invalid_encoder_is_a_clear_error():
     with pytest.raises(KernelLibraryError, match="invalid argument"):
         run_encoder(lib, state, torch.zeros(1, 4, 32), None, None, 0)
     assert ctypes.sizeof(broken) > 0
+
+
+@pytest.mark.parametrize("heads", [2, 1])  # head sizes 32 and 64: the bf16 AMX attention where the CPU has AMX
+@pytest.mark.parametrize("kind", ["bert", "mpnet"])
+def test_int8_mode_with_tile_sized_heads_matches(kind, heads, monkeypatch):
+    import transformers
+
+    torch.manual_seed(0)
+    sizes = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": heads, "intermediate_size": 128}
+    if kind == "bert":
+        model = transformers.BertModel(transformers.BertConfig(vocab_size=1000, max_position_embeddings=80, **sizes))
+    else:
+        model = transformers.MPNetModel(transformers.MPNetConfig(vocab_size=1000, max_position_embeddings=80, **sizes))
+    config = ternembed.TernaryConfig(activations="int8")
+    ternembed.freeze(ternembed.prepare(model.eval(), config), config)
+    features = inputs(3, 45, padded=True)
+    expected = run(model, features, monkeypatch, fused=False)
+    got = run(model, features, monkeypatch, fused=True)
+    cosine = torch.nn.functional.cosine_similarity(got.flatten(0, 1), expected.flatten(0, 1))
+    assert cosine.min() > 0.9999

@@ -88,7 +88,9 @@ class QuantizedEmbedding(nn.Module):
         if self.precision == "fp16":
             return self.weight_fp16[ids].float()
         if self.precision == "int8":
-            return self.weight_int8[ids].float() * self.weight_scale[ids].float()
+            flat = ids.reshape(-1)
+            values = self.weight_int8.index_select(0, flat).float()
+            return values.mul_(self.weight_scale.index_select(0, flat)).reshape(*ids.shape, self.embedding_dim)
         return dequantize_int4(self.weight_int4[ids], self.weight_scale[ids], self.embedding_dim)
 
     def extra_repr(self) -> str:

@@ -14,6 +14,7 @@
 #define TE_ENCODER_ROWS 512
 #define TE_ENCODER_PARALLEL_MIN_MACS 1e7 /* inside one forward the pool's workers are awake */
 #define TE_ENCODER_PARALLEL_MIN_FLOATS 16384
+#define TE_ENCODER_PARALLEL_MIN_ROWS 64 /* smaller forwards run on the calling thread alone (measured) */
 #define TE_MAX_THREADS 256
 
 typedef struct {
@@ -136,6 +137,7 @@ int te_encoder_forward(const te_encoder *enc, float *hidden, int64_t batch, int6
     if (isa > te_cpu_isa()) return -2;
     if (nthreads < 1) nthreads = 1;
     if (nthreads > TE_MAX_THREADS) nthreads = TE_MAX_THREADS;
+    if (batch * seq < TE_ENCODER_PARALLEL_MIN_ROWS) nthreads = 1;
     int64_t per_chunk = TE_ENCODER_ROWS / seq > 0 ? TE_ENCODER_ROWS / seq : 1;
     if (per_chunk > batch) per_chunk = batch;
     int64_t rows = per_chunk * seq, h = enc->hidden;
@@ -154,7 +156,7 @@ int te_encoder_forward(const te_encoder *enc, float *hidden, int64_t batch, int6
     te_step s = {enc, 0, 0, workspace, workspace + rows * 3 * h, workspace + rows * 4 * h, workspace + rows * 5 * h,
                  seq, 0, 0, position_bias, workspace + rows * (5 * h + enc->intermediate), scratch_floats, isa};
     int code = 0;
-    te_pool_hold(nthreads);
+    if (nthreads > 1) te_pool_hold(nthreads);
     for (int64_t first = 0; first < batch && !code; first += per_chunk) {
         int64_t count = batch - first < per_chunk ? batch - first : per_chunk;
         s.x = hidden + first * seq * h;
@@ -165,7 +167,7 @@ int te_encoder_forward(const te_encoder *enc, float *hidden, int64_t batch, int6
             code = run_layer(&s, nthreads);
         }
     }
-    te_pool_hold(0);
+    if (nthreads > 1) te_pool_hold(0);
     te_call_unlock();
     return code;
 }
