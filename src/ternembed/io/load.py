@@ -49,7 +49,7 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
             )
     _load_exact_tensors(hf_model, weights)
     enable_fused_encoder(hf_model)
-    return model.to(device)
+    return model.to(device).eval()  # packed layers are inference-only
 
 
 def _load_exact_tensors(hf_model: nn.Module, weights: Path) -> None:

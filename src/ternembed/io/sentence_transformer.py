@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from ternembed.io.fast_forward import fast_text_forward
+
 _PRECISION_DTYPES = {
     "float32": (np.float32, torch.float32),
     "int8": (np.int8, torch.int8),
@@ -22,8 +24,14 @@ class TernarySentenceTransformer(SentenceTransformer):
     """A SentenceTransformer loaded from a packed ternary folder (see :func:`ternembed.load`).
 
     Behaves exactly like ``SentenceTransformer``, except that encoding an empty batch returns an
-    empty ``(0, dim)`` array or tensor instead of a shape-``(0,)`` one, so callers can stack results.
+    empty ``(0, dim)`` array or tensor instead of a shape-``(0,)`` one, so callers can stack results,
+    and that inference through the standard text pipeline takes a fused shortcut
+    (:func:`ternembed.io.fast_forward.fast_text_forward`) with the same outputs.
     """
+
+    def forward(self, input: dict, **kwargs: Any) -> dict:  # noqa: A002 - sentence-transformers' name
+        fast = fast_text_forward(self, input, kwargs)
+        return fast if fast is not None else super().forward(input, **kwargs)
 
     def encode(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if not _is_empty_batch(inputs):

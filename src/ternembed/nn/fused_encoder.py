@@ -197,6 +197,16 @@ class FusedEncoderForward:
         )
         return self.state
 
+    def available(self) -> bool:
+        """Whether inference may take the fused path at all (not training, not switched off, native kernel)."""
+        from ternembed.kernels import selected_kernel
+
+        return (
+            not self.encoder.training
+            and os.environ.get(FUSED_ENV, "1") != "0"
+            and selected_kernel() != "reference"
+        )
+
     def _fast_path_applies(self, hidden_states: torch.Tensor, args: tuple, kwargs: dict) -> bool:
         if self.encoder.training or hidden_states.device.type != "cpu" or hidden_states.dim() != 3:
             return False
@@ -215,34 +225,46 @@ class FusedEncoderForward:
     def __call__(
         self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, *args, **kwargs
     ):  # noqa: ANN002, ANN003, ANN204
-        from ternembed.kernels import selected_kernel
-
-        if self._fast_path_applies(hidden_states, args, kwargs):
-            isa = selected_kernel()
-            batch, seq, _ = hidden_states.shape
-            key_bias = _key_bias(attention_mask, batch, seq)
-            state = self._native_state(isa) if isa != "reference" and key_bias is not False else None
-            if state is not None:
-                return self._run(state, isa, hidden_states, key_bias, kwargs)
-        return type(self.encoder).forward(self.encoder, hidden_states, attention_mask, *args, **kwargs)
-
-    def _run(self, state, isa: str, hidden_states: torch.Tensor, key_bias: torch.Tensor | None, kwargs: dict):  # noqa: ANN001, ANN202
         from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPastAndCrossAttentions
 
-        from ternembed.kernels import ISA_NAMES, native_library
-        from ternembed.kernels.native import run_encoder
-
-        position_bias = None
-        if self.kind == "mpnet":
-            position_bias = self.encoder.compute_position_bias(hidden_states[:1])[0].float().contiguous()
-        output = run_encoder(
-            native_library()[0], state, hidden_states, key_bias, position_bias, ISA_NAMES.index(isa)
-        )
+        output = None
+        if self._fast_path_applies(hidden_states, args, kwargs):
+            output = self.run(hidden_states, _key_bias(attention_mask, *hidden_states.shape[:2]))
+        if output is None:
+            return type(self.encoder).forward(self.encoder, hidden_states, attention_mask, *args, **kwargs)
         if self.kind == "mpnet":
             return (
                 BaseModelOutput(last_hidden_state=output) if kwargs.get("return_dict", False) else (output,)
             )
         return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=output)
+
+    def run_with_padding_mask(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The encoder's output for a tokenizer's ``[batch, seq]`` mask (1 = token), or None where the
+        fused path does not apply (the caller then runs the modules)."""
+        if not self._fast_path_applies(hidden_states, (), {}):
+            return None
+        key_bias = None if bool(attention_mask.all()) else _key_bias(attention_mask, *hidden_states.shape[:2])
+        return self.run(hidden_states, key_bias)
+
+    def run(self, hidden_states: torch.Tensor, key_bias: torch.Tensor | None | bool) -> torch.Tensor | None:
+        """All layers in one C call; None when the kernel or the mask (False: not key-padding) rules it out."""
+        from ternembed.kernels import ISA_NAMES, native_library, selected_kernel
+        from ternembed.kernels.native import run_encoder
+
+        isa = selected_kernel()
+        if isa == "reference" or key_bias is False:
+            return None
+        state = self._native_state(isa)
+        if state is None:
+            return None
+        position_bias = None
+        if self.kind == "mpnet":
+            position_bias = self.encoder.compute_position_bias(hidden_states[:1])[0].float().contiguous()
+        return run_encoder(
+            native_library()[0], state, hidden_states, key_bias, position_bias, ISA_NAMES.index(isa)
+        )
 
 
 FUSED_ENV = "TERNEMBED_FUSED_ENCODER"
