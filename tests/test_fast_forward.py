@@ -67,3 +67,11 @@ def test_steps_aside_for_unsupported_requests(loaded, monkeypatch):
         monkeypatch.setenv("TERNEMBED_KERNEL", "reference")
         assert fast_text_forward(loaded, batch, {}) is None
     assert fast_text_forward(loaded, batch, {}) is None  # gradients enabled: the modules run
+
+
+def test_device_answer_is_remembered_until_the_model_moves(loaded):
+    loaded.encode(TEXTS)
+    assert loaded._resolved_device is not None
+    loaded.to("cpu")
+    assert loaded._resolved_device is None
+    assert loaded.encode(TEXTS).shape == (len(TEXTS), loaded.get_embedding_dimension())

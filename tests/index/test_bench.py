@@ -88,3 +88,27 @@ def test_bench_ann_cli_on_a_beir_folder(tiny_st_dir, tiny_beir, tmp_path, capsys
 def test_bench_ann_cli_missing_task_folder(tiny_st_dir, tmp_path, capsys):
     assert main(["bench-ann", tiny_st_dir, "--task", str(tmp_path / "nope"), "--no-baseline"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_bench_ann_cli_runs_a_packed_model_with_int8_activations(tiny_st_dir, tiny_beir, tmp_path, capsys):
+    import ternembed
+
+    config = ternembed.TernaryConfig()
+    packed = tmp_path / "packed"
+    ternembed.save(ternembed.ternarize_model(tiny_st_dir, config), packed, config)
+    out = tmp_path / "report"
+    args = ["bench-ann", str(packed), "--task", str(tiny_beir), "--no-baseline", "--out", str(out)]
+    args += [
+        "--backends",
+        "faiss-flat",
+        "--precisions",
+        "float32",
+        "--timing-queries",
+        "3",
+        "--activations",
+        "int8",
+    ]
+    assert main(args) == 0
+    report = json.loads((out / "ann_bench.json").read_text())
+    assert report["models"][0]["name"].endswith("(int8 activations)")
+    assert report["command"].endswith("--activations int8")

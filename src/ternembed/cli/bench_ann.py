@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
     parser.add_argument(
+        "--activations",
+        choices=("float", "int8"),
+        help="run the ternary MODEL with float (exact) or per-token int8 activations; default: as saved",
+    )
+    parser.add_argument(
         "--latency-queries",
         type=int,
         default=50,
@@ -72,9 +77,16 @@ def run(args: argparse.Namespace) -> int:
         latency_queries=args.latency_queries,
         batch_size=args.batch_size,
     )
+    model = args.model
+    if args.activations:
+        from ternembed.index.model_ref import load_model
+        from ternembed.quantize import set_activations
+
+        model = set_activations(load_model(args.model), args.activations)
     report = run_bench(
-        args.model,
+        model,
         args.task,
+        model_name=f"{args.model} ({args.activations} activations)" if args.activations else None,
         baseline=None if args.no_baseline or same_model else args.baseline,
         settings=settings,
         task_size=args.size,
@@ -91,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             *map(str, args.rescore),
         ]
         + ["--size", args.size, "--out", args.out]
+        + (["--activations", args.activations] if args.activations else [])
     )
     paths = write_report(report, args.out, command=command)
     for check in report["checks"]:

@@ -29,6 +29,22 @@ class TernarySentenceTransformer(SentenceTransformer):
     (:func:`ternembed.io.fast_forward.fast_text_forward`) with the same outputs.
     """
 
+    _resolved_device: tuple | None = None
+
+    def _resolve_inference_device(self, device: Any) -> torch.device:
+        """sentence-transformers scans every parameter and buffer for its device on each ``encode``
+        (milliseconds per query here); remember the answer until the model is moved or cast."""
+        key = (str(device), self._placement_is_delegated)
+        if self._resolved_device is not None and self._resolved_device[0] == key:
+            return self._resolved_device[1]
+        resolved = super()._resolve_inference_device(device)
+        self._resolved_device = (key, resolved)
+        return resolved
+
+    def _apply(self, fn: Any, recurse: bool = True) -> TernarySentenceTransformer:
+        self._resolved_device = None
+        return super()._apply(fn, recurse)
+
     def forward(self, input: dict, **kwargs: Any) -> dict:  # noqa: A002 - sentence-transformers' name
         fast = fast_text_forward(self, input, kwargs)
         return fast if fast is not None else super().forward(input, **kwargs)
