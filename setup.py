@@ -9,7 +9,7 @@ import sys
 from setuptools import Extension, setup
 
 CSRC = "src/ternembed/kernels/csrc"
-SOURCES = ["api.c", "thread_pool.c", "portable.c", "avx512.c", "amx.c", "encoder.c", "encoder_ops.c"]
+SOURCES = ["api.c", "thread_pool.c", "portable.c", "avx512.c", "amx.c", "encoder.c", "encoder_ops.c", "embeddings.c"]
 
 if sys.platform == "win32":
     compile_args: list[str] = ["/O2"]

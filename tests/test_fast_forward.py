@@ -75,3 +75,31 @@ def test_device_answer_is_remembered_until_the_model_moves(loaded):
     loaded.to("cpu")
     assert loaded._resolved_device is None
     assert loaded.encode(TEXTS).shape == (len(TEXTS), loaded.get_embedding_dimension())
+
+
+@pytest.mark.parametrize("kind", ["bert", "mpnet"])
+@pytest.mark.parametrize("embeddings", ["int8", "fp32", "fp16"])
+def test_native_embeddings_match_the_module(kind, embeddings):
+    from ternembed.io.fast_forward import _embed
+    from tests.tiny_models import tiny_text_model
+
+    model = tiny_text_model(kind).eval()
+    config = ternembed.TernaryConfig(embeddings=embeddings)
+    ternembed.freeze(ternembed.prepare(model, config), config)
+    ids = torch.randint(5, 1000, (3, 11), generator=torch.Generator().manual_seed(0))
+    ids[0, 7:] = model.config.pad_token_id  # padding shifts MPNet's positions
+    types = torch.randint(0, 2, ids.shape) if kind == "bert" else None
+    with torch.inference_mode():
+        expected = model.embeddings(input_ids=ids, **({"token_type_ids": types} if types is not None else {}))
+        got = _embed(model.embeddings, ids, types)
+    torch.testing.assert_close(got, expected, atol=2e-6, rtol=1e-5)
+
+
+def test_out_of_range_token_id_is_an_error():
+    from ternembed.io.fast_forward import _embed
+    from tests.tiny_models import tiny_text_model
+
+    model = tiny_text_model("bert").eval()
+    ternembed.freeze(ternembed.prepare(model, ternembed.TernaryConfig()), ternembed.TernaryConfig())
+    with pytest.raises(IndexError, match="outside its embedding table"), torch.inference_mode():
+        _embed(model.embeddings, torch.tensor([[1, 2, 5000]]), None)

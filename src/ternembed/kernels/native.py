@@ -71,6 +71,10 @@ class _Encoder(ctypes.Structure):
     ]
 
 
+class _Table(ctypes.Structure):
+    _fields_ = [("values", ctypes.c_void_p), ("scale", ctypes.c_void_p), ("rows", ctypes.c_int64)]
+
+
 def library_path() -> Path:
     """Where the kernel library is expected: ``$TERNEMBED_KERNEL_LIBRARY`` or next to this module."""
     override = os.environ.get(LIBRARY_ENV)
@@ -113,6 +117,19 @@ def load_library(path: Path) -> ctypes.CDLL:
             ctypes.c_int,
         ]
         lib.te_encoder_forward.restype = ctypes.c_int
+        table = ctypes.POINTER(_Table)
+        lib.te_embed.argtypes = [table, table, table, *[ctypes.c_void_p] * 3, ctypes.c_int64, ctypes.c_int64]
+        lib.te_embed.argtypes += [
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_float,
+            ctypes.c_void_p,
+            ctypes.c_int,
+        ]
+        lib.te_embed.restype = ctypes.c_int
+        lib.te_mean_pool.argtypes = [ctypes.c_void_p, ctypes.c_void_p, *[ctypes.c_int64] * 3, ctypes.c_int]
+        lib.te_mean_pool.argtypes += [ctypes.c_void_p]
+        lib.te_mean_pool.restype = None
         lib.te_cpu_isa.restype = ctypes.c_int
     except (OSError, AttributeError) as error:
         raise KernelLibraryError(f"cannot load the kernel library {path}: {error}") from error
@@ -298,4 +315,74 @@ def run_encoder(
         raise KernelLibraryError(
             f"te_encoder_forward failed with code {code}: {_ERRORS.get(code, 'unknown error')}"
         )
+    return out
+
+
+@dataclass
+class NativeEmbeddings:
+    """Word / token-type / position tables (float32, or int8 with a float32 scale per row) and the
+    LayerNorm after their sum, for ``te_embed``."""
+
+    tensors: list[torch.Tensor]
+    word: _Table
+    token_type: _Table | None
+    position: _Table
+    norm_weight: torch.Tensor
+    norm_bias: torch.Tensor
+    norm_eps: float
+    dim: int
+    source: tuple
+
+
+def native_table(values: torch.Tensor, scale: torch.Tensor | None, keep: list[torch.Tensor]) -> _Table:
+    """A ``te_table`` over float32 rows, or int8 rows with one scale per row (kept alive in ``keep``)."""
+    values = values.contiguous()
+    keep.append(values)
+    if scale is not None:
+        scale = scale.reshape(-1).float().contiguous()
+        keep.append(scale)
+    return _Table(values.data_ptr(), scale.data_ptr() if scale is not None else None, values.shape[0])
+
+
+def run_embed(
+    lib: ctypes.CDLL,
+    state: NativeEmbeddings,
+    input_ids: torch.Tensor,
+    token_type_ids: torch.Tensor | None,
+    position_ids: torch.Tensor,
+    isa: int,
+) -> torch.Tensor:
+    """LayerNorm(word + token type + position embeddings) as float32 ``[batch, seq, dim]``."""
+    ids = input_ids.contiguous()
+    types = token_type_ids.expand_as(ids).contiguous() if token_type_ids is not None else None
+    positions = position_ids.expand_as(ids).contiguous()
+    out = torch.empty(*ids.shape, state.dim, dtype=torch.float32)
+    code = lib.te_embed(
+        ctypes.byref(state.word),
+        ctypes.byref(state.token_type) if types is not None else None,
+        ctypes.byref(state.position),
+        ids.data_ptr(),
+        types.data_ptr() if types is not None else None,
+        positions.data_ptr(),
+        ids.numel(),
+        state.dim,
+        state.norm_weight.data_ptr(),
+        state.norm_bias.data_ptr(),
+        state.norm_eps,
+        out.data_ptr(),
+        isa,
+    )
+    if code:
+        raise IndexError("a token, token-type or position id is outside its embedding table")
+    return out
+
+
+def run_mean_pool(
+    lib: ctypes.CDLL, hidden: torch.Tensor, mask: torch.Tensor, normalize: bool
+) -> torch.Tensor:
+    """Masked mean over tokens of float32 ``[batch, seq, dim]`` (``mask`` int64), optionally L2-normalized."""
+    batch, seq, dim = hidden.shape
+    mask = mask.to(torch.int64).contiguous()
+    out = torch.empty(batch, dim, dtype=torch.float32)
+    lib.te_mean_pool(hidden.data_ptr(), mask.data_ptr(), batch, seq, dim, int(normalize), out.data_ptr())
     return out

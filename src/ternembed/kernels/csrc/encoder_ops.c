@@ -42,7 +42,7 @@ static void attention_plain(const te_attention_shape *a, const float *q, const f
 static void add_layer_norm_plain(float *x, const float *delta, int64_t n, const float *weight, const float *bias,
                                  float eps) {
     float mean = 0.0f, var = 0.0f;
-    for (int64_t c = 0; c < n; c++) mean += x[c] += delta[c];
+    for (int64_t c = 0; c < n; c++) mean += x[c] += delta ? delta[c] : 0.0f;
     mean /= (float)n;
     for (int64_t c = 0; c < n; c++) var += (x[c] - mean) * (x[c] - mean);
     float rstd = 1.0f / sqrtf(var / (float)n + eps);
@@ -160,7 +160,8 @@ TE_AVX512 static void add_layer_norm_avx512(float *x, const float *delta, int64_
     __m512 sum = _mm512_setzero_ps();
     for (int64_t c = 0; c < n; c += 16) {
         __mmask16 m = tail_mask(n - c);
-        __m512 s = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + c), _mm512_maskz_loadu_ps(m, delta + c));
+        __m512 s = _mm512_maskz_loadu_ps(m, x + c);
+        if (delta) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, delta + c));
         _mm512_mask_storeu_ps(x + c, m, s);
         sum = _mm512_add_ps(sum, s);
     }

@@ -89,6 +89,7 @@ void te_attention(const te_attention_shape *a, const float *q, const float *k, c
 int64_t te_attention_amx_scratch_floats(int64_t seq, int64_t head_dim);
 void te_attention_amx(const te_attention_shape *a, const float *q, const float *k, const float *v,
                       const float *key_bias, const float *position_bias, float *ctx, float *scratch);
+/* x = LayerNorm(x + delta) over one row of n values; delta may be NULL. */
 void te_add_layer_norm(float *x, const float *delta, int64_t n, const float *weight, const float *bias, float eps,
                        int isa);
 void te_gelu(float *x, int64_t n, int isa);
