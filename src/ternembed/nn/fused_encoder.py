@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from operator import attrgetter
 
 import torch
 from torch import nn
@@ -36,34 +37,30 @@ class _LayerParts:
         return (self.query, self.key, self.value, self.out, self.ffn_in, self.ffn_out)
 
 
-def _bert_parts(layer: nn.Module) -> _LayerParts:
-    attention = layer.attention
-    return _LayerParts(
-        attention.self.query,
-        attention.self.key,
-        attention.self.value,
-        attention.output.dense,
-        attention.output.LayerNorm,
-        layer.intermediate.dense,
-        layer.intermediate.intermediate_act_fn,
-        layer.output.dense,
-        layer.output.LayerNorm,
-    )
+_FFN_PATHS = ("intermediate.dense", "intermediate.intermediate_act_fn", "output.dense", "output.LayerNorm")
+_LAYER_PATHS = {
+    "bert": (
+        "attention.self.query",
+        "attention.self.key",
+        "attention.self.value",
+        "attention.output.dense",
+        "attention.output.LayerNorm",
+        *_FFN_PATHS,
+    ),
+    "mpnet": (
+        "attention.attn.q",
+        "attention.attn.k",
+        "attention.attn.v",
+        "attention.attn.o",
+        "attention.LayerNorm",
+        *_FFN_PATHS,
+    ),
+}
+"""Where each architecture keeps a layer's parts, in :class:`_LayerParts` order."""
 
 
-def _mpnet_parts(layer: nn.Module) -> _LayerParts:
-    attention = layer.attention
-    return _LayerParts(
-        attention.attn.q,
-        attention.attn.k,
-        attention.attn.v,
-        attention.attn.o,
-        attention.LayerNorm,
-        layer.intermediate.dense,
-        layer.intermediate.intermediate_act_fn,
-        layer.output.dense,
-        layer.output.LayerNorm,
-    )
+def _layer_parts(layer: nn.Module, kind: str) -> _LayerParts:
+    return _LayerParts(*(attrgetter(path)(layer) for path in _LAYER_PATHS[kind]))
 
 
 def _is_exact_gelu(module: nn.Module) -> bool:
@@ -88,7 +85,7 @@ def _encoder_parts(encoder: nn.Module) -> tuple[str, list[_LayerParts]] | None:
     ):
         return None
     try:
-        parts = [_mpnet_parts(layer) if kind == "mpnet" else _bert_parts(layer) for layer in layers]
+        parts = [_layer_parts(layer, kind) for layer in layers]
     except AttributeError:
         return None
     for part in parts:
