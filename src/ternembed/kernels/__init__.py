@@ -85,8 +85,10 @@ def native_state(layer, isa: str) -> NativeLayer:  # noqa: ANN001 - a PackedTern
     """The layer's repacked weights for ``isa``, built at first use and cached in ``layer.kernel_state``."""
     state = layer.kernel_state
     needs_bf16 = isa == "amx" and layer.activations == "float"
-    if not isinstance(state, NativeLayer) or not state.matches(layer) or (needs_bf16 and state.bf16 is None):
-        state = repack(layer, needs_bf16)
+    needs_codes2 = isa == "amx" and layer.activations == "int8"
+    stale = not isinstance(state, NativeLayer) or not state.matches(layer)
+    if stale or (needs_bf16 and state.bf16 is None) or (needs_codes2 and state.codes2 is None):
+        state = repack(layer, needs_bf16, needs_codes2)
         layer.kernel_state = state
     return state
 

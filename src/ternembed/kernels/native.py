@@ -33,6 +33,7 @@ class KernelLibraryError(RuntimeError):
 class _Weights(ctypes.Structure):
     _fields_ = [
         ("codes", ctypes.c_void_p),
+        ("codes2", ctypes.c_void_p),
         ("bf16", ctypes.c_void_p),
         ("scales", ctypes.c_void_p),
         ("bias", ctypes.c_void_p),
@@ -141,6 +142,7 @@ class NativeLayer:
     """A packed ternary layer repacked for the C kernels (see ``csrc/ternary_kernels.h``)."""
 
     codes: torch.Tensor
+    codes2: torch.Tensor | None
     bf16: torch.Tensor | None
     scales: torch.Tensor
     bias: torch.Tensor | None
@@ -160,12 +162,13 @@ def _ceil_to(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def repack(layer, with_bf16: bool) -> NativeLayer:  # noqa: ANN001 - a PackedTernaryLinear
-    """Unpack the layer's codes once into the blocked int8 (and optionally bf16) kernel layout."""
-    return repack_stacked([layer], with_bf16)
+def repack(layer, with_bf16: bool, with_codes2: bool = False) -> NativeLayer:  # noqa: ANN001
+    """Unpack a PackedTernaryLinear's codes once into the blocked int8 kernel layout, plus bf16 tiles
+    (AMX, float activations) or the same blocks at 2 bits per code (AMX, int8 activations)."""
+    return repack_stacked([layer], with_bf16, with_codes2)
 
 
-def repack_stacked(layers: list, with_bf16: bool) -> NativeLayer:
+def repack_stacked(layers: list, with_bf16: bool, with_codes2: bool = False) -> NativeLayer:
     """One kernel layer whose outputs are those of ``layers`` in order (same inputs and scale groups).
 
     Fusing e.g. the query, key and value projections stages the activations once for all three.
@@ -201,6 +204,11 @@ def repack_stacked(layers: list, with_bf16: bool) -> NativeLayer:
     codes = codes.reshape(n_padded, k_padded)
     blocked = codes.reshape(n_padded // BLOCK_N, BLOCK_N, k_padded // BLOCK_K, BLOCK_K // 4, 4)
     blocked = blocked.permute(0, 2, 3, 1, 4).contiguous()
+    codes2 = None
+    if with_codes2:
+        # [Np/16, Kp/64, 16 (k/4), 16 (n), 4 (k%4)] -> one byte per (k/4, n): (code + 1) << 2 * (k%4)
+        quads = (blocked.reshape(n_padded // BLOCK_N, k_padded // BLOCK_K, 16, 16, 4) + 1).to(torch.uint8)
+        codes2 = (quads[..., 0] | quads[..., 1] << 2 | quads[..., 2] << 4 | quads[..., 3] << 6).contiguous()
     bf16 = None
     if with_bf16:
         pairs = codes.reshape(n_padded // BLOCK_N, BLOCK_N, k_padded // 32, 16, 2)
@@ -209,6 +217,7 @@ def repack_stacked(layers: list, with_bf16: bool) -> NativeLayer:
     scale_table[:, :out_features] = scales.t()
     weights = _Weights(
         blocked.data_ptr(),
+        codes2.data_ptr() if codes2 is not None else None,
         bf16.data_ptr() if bf16 is not None else None,
         scale_table.data_ptr(),
         bias.data_ptr() if bias is not None else None,
@@ -221,7 +230,7 @@ def repack_stacked(layers: list, with_bf16: bool) -> NativeLayer:
         ngroups,
     )
     source = tuple(v for layer in layers for v in source_key(layer))
-    return NativeLayer(blocked, bf16, scale_table, bias, weights, source)
+    return NativeLayer(blocked, codes2, bf16, scale_table, bias, weights, source)
 
 
 def run_linear(

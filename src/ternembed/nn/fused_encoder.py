@@ -166,7 +166,9 @@ class FusedEncoderForward:
         stages = []
         for part in self.parts:
             qkv = repack_stacked(
-                [part.query, part.key, part.value], with_bf16=isa == "amx" and mode == "float"
+                [part.query, part.key, part.value],
+                isa == "amx" and mode == "float",
+                isa == "amx" and mode == "int8",
             )
             for linear in (part.query, part.key, part.value):
                 linear.kernel_state = _SharedKernelState()

@@ -159,15 +159,30 @@ TE_AMX void te_task_float_amx(TE_TASK_ARGS) {
     _tile_release();
 }
 
+/* Expand 2-bit code blocks (see ternary_kernels.h) into int8 tile blocks: 64 codes per 16 source bytes. */
+TE_AMX static void expand_blocks(const uint8_t *src, int8_t *dst, int64_t blocks) {
+    const __m512i low2 = _mm512_set1_epi32(0x03030303), ones = _mm512_set1_epi8(1);
+    for (int64_t i = 0; i < blocks * 16; i++) {
+        __m512i x = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i * 16)));
+        x = _mm512_or_si512(_mm512_or_si512(x, _mm512_slli_epi32(x, 6)),
+                            _mm512_or_si512(_mm512_slli_epi32(x, 12), _mm512_slli_epi32(x, 18)));
+        _mm512_storeu_si512(dst + i * 64, _mm512_sub_epi8(_mm512_and_si512(x, low2), ones));
+    }
+}
+
 TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
     const te_weights *w = p->w;
     const int64_t kp = w->k_padded, kblocks = kp / TE_BLOCK_K, group_blocks = w->group_padded / TE_BLOCK_K;
     const int8_t *stage = (const int8_t *)p->stage;
     int32_t *tiles = (int32_t *)scratch;
     float *total = (float *)(tiles + 32 * 32), *tiles_f = total + 32 * 32;
+    int8_t *expanded = (int8_t *)(tiles_f + 32 * 32); /* one panel of int8 blocks from the 2-bit codes */
+    const int two_bit = w->codes2 && p->m <= TE_CODES2_MAX_ROWS;
     configure_tiles();
     for (int64_t panel = panel0; panel < panel1 && panel * 32 < w->n; panel++) {
-        const int8_t *b0 = w->codes + (2 * panel) * kblocks * TE_BLOCK_BYTES, *b1 = b0 + kblocks * TE_BLOCK_BYTES;
+        if (two_bit) expand_blocks(w->codes2 + (2 * panel) * kblocks * (TE_BLOCK_BYTES / 4), expanded, 2 * kblocks);
+        const int8_t *b0 = two_bit ? expanded : w->codes + (2 * panel) * kblocks * TE_BLOCK_BYTES;
+        const int8_t *b1 = b0 + kblocks * TE_BLOCK_BYTES;
         for (int64_t r0 = row0; r0 < row0 + rows; r0 += 32) {
             for (int64_t g = 0; g < w->ngroups; g++) {
                 _tile_zero(0);

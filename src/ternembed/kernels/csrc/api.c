@@ -7,7 +7,7 @@
 #include "ternary_kernels.h"
 
 #define TE_MAX_THREADS 256
-#define TE_SCRATCH_BYTES (TE_TASK_ROWS * 32 * 8 + 65536)
+#define TE_SCRATCH_FIXED_BYTES (TE_TASK_ROWS * 32 * 8 + 65536)
 
 typedef struct {
     te_problem problem;
@@ -19,6 +19,7 @@ typedef struct {
 } te_job;
 
 static void *scratch[TE_MAX_THREADS];
+static size_t scratch_size[TE_MAX_THREADS];
 static void *stage_buffer;
 static size_t stage_size;
 
@@ -30,9 +31,11 @@ static int reserve(void **buffer, size_t *size, size_t bytes) {
     return *buffer ? 0 : -1;
 }
 
-static int reserve_scratch(int nthreads) {
+/* Per-thread scratch: result tiles plus, for 2-bit codes, one expanded panel (2 x Kp/64 int8 blocks). */
+static int reserve_scratch(int nthreads, const te_weights *w) {
+    size_t bytes = TE_SCRATCH_FIXED_BYTES + (w->codes2 ? (size_t)(w->k_padded / TE_BLOCK_K) * 2 * TE_BLOCK_BYTES : 0);
     for (int t = 0; t < nthreads; t++)
-        if (!scratch[t] && !(scratch[t] = aligned_alloc(64, TE_SCRATCH_BYTES))) return -1;
+        if (reserve(&scratch[t], &scratch_size[t], bytes)) return -1;
     return 0;
 }
 
@@ -79,7 +82,7 @@ static int run_chunk(const te_weights *w, const float *x, int64_t m, int64_t ldx
     size_t values = (size_t)m_padded * w->k_padded;
     size_t bytes = mode == TE_MODE_INT8 ? values + (size_t)m_padded * (4 + 4 * w->ngroups) + 64
                                         : values * (bf16x3 ? 6 : 4);
-    if (reserve(&stage_buffer, &stage_size, bytes) || reserve_scratch(nthreads)) return -3;
+    if (reserve(&stage_buffer, &stage_size, bytes) || reserve_scratch(nthreads, w)) return -3;
 
     te_job job;
     job.problem = (te_problem){w, x, ldx, y, m, m_padded, epilogue, stage_buffer, 0, 0};
@@ -97,6 +100,9 @@ static int run_chunk(const te_weights *w, const float *x, int64_t m, int64_t ldx
     int64_t blocks_per_task = m_padded / TE_ROWS / (4 * (int64_t)nthreads);
     if (blocks_per_task < 1) blocks_per_task = 1;
     if (blocks_per_task > TE_TASK_ROWS / TE_ROWS) blocks_per_task = TE_TASK_ROWS / TE_ROWS;
+    /* 2-bit codes are expanded once per panel and task: one task takes all rows of a small product. */
+    if (w->codes2 && isa == TE_ISA_AMX && mode == TE_MODE_INT8 && m <= TE_CODES2_MAX_ROWS)
+        blocks_per_task = m_padded / TE_ROWS;
     job.task_rows = blocks_per_task * TE_ROWS;
     int64_t row_tasks = (m + job.task_rows - 1) / job.task_rows;
     job.slices = 1;

@@ -5,7 +5,12 @@
  * byte (k/4)*64 + n*4 + k%4 of a block holds code (n, k). This is the AMX int8 "B" tile layout and
  * also what AVX-512 VNNI wants (one 64-byte row = 16 outputs x 4 inputs). Scale groups are padded
  * to a multiple of 64 columns so a block never straddles two groups.
+ * codes2 holds each block in 256 bytes: byte (k/4)*16 + n packs codes (n, k..k+3) as (code + 1) in
+ * bits 2i..2i+1. For products of at most TE_CODES2_MAX_ROWS rows the AMX int8 kernel expands a
+ * 32-output panel of it into int8 tiles in L1: a quarter of the bytes read from memory per forward,
+ * which is what bounds small batches once other work has pushed the weights out of the caches.
  */
+#define TE_CODES2_MAX_ROWS 128
 #ifndef TERNARY_KERNELS_H
 #define TERNARY_KERNELS_H
 
@@ -25,6 +30,7 @@ enum te_epilogue { TE_EPILOGUE_NONE = 0, TE_EPILOGUE_GELU = 1 };
 
 typedef struct {
     const int8_t *codes;     /* blocked int8 codes, [Np/16][Kp/64][1024] */
+    const uint8_t *codes2;   /* the same blocks at 2 bits per code (AMX int8, small batches), or NULL */
     const uint16_t *bf16;    /* same codes as bf16 in AMX bf16 B-tile blocks [Np/16][Kp/32][512], or NULL */
     const float *scales;     /* [ngroups, n_padded], zero past n */
     const float *bias;       /* [N] or NULL */
