@@ -18,6 +18,8 @@ from operator import attrgetter
 import torch
 from torch import nn
 
+from ternembed.kernels import ISA_NAMES, native_library, native_state, selected_kernel
+from ternembed.kernels.native import build_encoder, repack_stacked, run_encoder
 from ternembed.nn.packed_linear import PackedTernaryLinear
 
 
@@ -153,8 +155,6 @@ class FusedEncoderForward:
         )
 
     def _native_state(self, isa: str):  # noqa: ANN202 - NativeEncoder, or None where the layers are mixed
-        from ternembed.kernels import native_state
-        from ternembed.kernels.native import build_encoder, repack_stacked
 
         if self.state is not None and self.state.source == self._key(isa):
             return self.state
@@ -198,7 +198,6 @@ class FusedEncoderForward:
 
     def available(self) -> bool:
         """Whether inference may take the fused path at all (not training, not switched off, native kernel)."""
-        from ternembed.kernels import selected_kernel
 
         return (
             not self.encoder.training
@@ -249,8 +248,6 @@ class FusedEncoderForward:
 
     def run(self, hidden_states: torch.Tensor, key_bias: torch.Tensor | None | bool) -> torch.Tensor | None:
         """All layers in one C call; None when the kernel or the mask (False: not key-padding) rules it out."""
-        from ternembed.kernels import ISA_NAMES, native_library, selected_kernel
-        from ternembed.kernels.native import run_encoder
 
         isa = selected_kernel()
         if isa == "reference" or key_bias is False:
