@@ -129,7 +129,7 @@ def fast_text_forward(model: nn.Sequential, features: dict, kwargs: dict) -> dic
     if parts is None:
         return None
     hf_model, fused, normalize = parts
-    if not fused.available():
+    if not fused.available() or hf_model.embeddings.training:
         return None
     input_ids = features["input_ids"]
     mask = features.get("attention_mask")
