@@ -198,7 +198,6 @@ class FusedEncoderForward:
 
     def available(self) -> bool:
         """Whether inference may take the fused path at all (not training, not switched off, native kernel)."""
-
         return (
             not self.encoder.training
             and os.environ.get(FUSED_ENV, "1") != "0"
@@ -206,7 +205,7 @@ class FusedEncoderForward:
         )
 
     def _fast_path_applies(self, hidden_states: torch.Tensor, args: tuple, kwargs: dict) -> bool:
-        if self.encoder.training or hidden_states.device.type != "cpu" or hidden_states.dim() != 3:
+        if hidden_states.device.type != "cpu" or hidden_states.dim() != 3:
             return False
         if hidden_states.dtype != torch.float32 or (hidden_states.requires_grad and torch.is_grad_enabled()):
             return False
@@ -218,7 +217,7 @@ class FusedEncoderForward:
         for name in ("encoder_hidden_states", "encoder_attention_mask", "cache", "past_key_values"):
             if kwargs.get(name) is not None:
                 return False
-        return os.environ.get(FUSED_ENV, "1") != "0"
+        return self.available()
 
     def __call__(
         self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, *args, **kwargs
