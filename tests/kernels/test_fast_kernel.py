@@ -47,12 +47,14 @@ def assert_matches_reference(x: torch.Tensor, layer: PackedTernaryLinear) -> Non
 @pytest.mark.parametrize("activations", ["float", "int8"])
 @pytest.mark.parametrize("granularity", list(GRANULARITIES))
 @pytest.mark.parametrize("storage", ["2bit", "base3"])
-def test_layouts_and_paths_match_reference(monkeypatch, isa, activations, granularity, storage):
+@pytest.mark.parametrize("batch", [(2, 19), (1, 7)], ids=["panel-expand", "pair-expand"])
+def test_layouts_and_paths_match_reference(monkeypatch, isa, activations, granularity, storage, batch):
+    """38 rows: AMX int8 expands 2-bit codes a panel at a time; 7 rows (one row block): a pair at a time."""
     monkeypatch.setenv(KERNEL_ENV, isa)
     layer = make_layer(
         96, 384, group_size=GRANULARITIES[granularity], storage=storage, activations=activations
     )
-    x = torch.randn(2, 19, 384, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(*batch, 384, generator=torch.Generator().manual_seed(1))
     assert_matches_reference(x, layer)
 
 

@@ -176,11 +176,18 @@ TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
     const int8_t *stage = (const int8_t *)p->stage;
     int32_t *tiles = (int32_t *)scratch;
     float *total = (float *)(tiles + 32 * 32), *tiles_f = total + 32 * 32;
-    int8_t *expanded = (int8_t *)(tiles_f + 32 * 32); /* one panel of int8 blocks from the 2-bit codes */
+    int8_t *expanded = (int8_t *)(tiles_f + 32 * 32); /* int8 blocks expanded from the 2-bit codes */
     const int two_bit = w->codes2 && p->m <= TE_CODES2_MAX_ROWS;
+    /* One block of rows uses each expanded block once: expand a pair just before its tiles load it, so the
+     * expanded codes stay in L1 (a whole panel of a 1536-wide layer is 48 KB, all of L1). Several blocks of
+     * rows share a panel: expand it once. */
+    const int per_pair = two_bit && rows <= 32;
+    const int64_t code2_bytes = TE_BLOCK_BYTES / 4;
     configure_tiles();
     for (int64_t panel = panel0; panel < panel1 && panel * 32 < w->n; panel++) {
-        if (two_bit) expand_blocks(w->codes2 + (2 * panel) * kblocks * (TE_BLOCK_BYTES / 4), expanded, 2 * kblocks);
+        const uint8_t *c0 = two_bit ? w->codes2 + (2 * panel) * kblocks * code2_bytes : 0;
+        const uint8_t *c1 = c0 + kblocks * code2_bytes;
+        if (two_bit && !per_pair) expand_blocks(c0, expanded, 2 * kblocks);
         const int8_t *b0 = two_bit ? expanded : w->codes + (2 * panel) * kblocks * TE_BLOCK_BYTES;
         const int8_t *b1 = b0 + kblocks * TE_BLOCK_BYTES;
         for (int64_t r0 = row0; r0 < row0 + rows; r0 += 32) {
@@ -193,8 +200,15 @@ TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
                     const int8_t *a = stage + r0 * kp + kb * TE_BLOCK_K;
                     _tile_loadd(4, a, kp);
                     _tile_loadd(5, a + 16 * kp, kp);
-                    _tile_loadd(6, b0 + kb * TE_BLOCK_BYTES, 64);
-                    _tile_loadd(7, b1 + kb * TE_BLOCK_BYTES, 64);
+                    if (per_pair) {
+                        expand_blocks(c0 + kb * code2_bytes, expanded, 1);
+                        expand_blocks(c1 + kb * code2_bytes, expanded + TE_BLOCK_BYTES, 1);
+                        _tile_loadd(6, expanded, 64);
+                        _tile_loadd(7, expanded + TE_BLOCK_BYTES, 64);
+                    } else {
+                        _tile_loadd(6, b0 + kb * TE_BLOCK_BYTES, 64);
+                        _tile_loadd(7, b1 + kb * TE_BLOCK_BYTES, 64);
+                    }
                     _tile_dpbssd(0, 4, 6);
                     _tile_dpbssd(1, 4, 7);
                     _tile_dpbssd(2, 5, 6);
