@@ -7,7 +7,7 @@ import torch
 
 import ternembed
 from ternembed.io.fast_forward import fast_text_forward
-from ternembed.kernels import native_library
+from ternembed.kernels import native_library, selected_kernel
 from ternembed.nn.fused_encoder import FUSED_ENV
 
 pytestmark = pytest.mark.skipif(native_library() is None, reason="compiled kernel library not built")
@@ -91,7 +91,7 @@ def test_native_embeddings_match_the_module(kind, embeddings):
     types = torch.randint(0, 2, ids.shape) if kind == "bert" else None
     with torch.inference_mode():
         expected = model.embeddings(input_ids=ids, **({"token_type_ids": types} if types is not None else {}))
-        got = _embed(model.embeddings, ids, types)
+        got = _embed(model.embeddings, ids, types, selected_kernel())
     torch.testing.assert_close(got, expected, atol=2e-6, rtol=1e-5)
 
 
@@ -102,4 +102,4 @@ def test_out_of_range_token_id_is_an_error():
     model = tiny_text_model("bert").eval()
     ternembed.freeze(ternembed.prepare(model, ternembed.TernaryConfig()), ternembed.TernaryConfig())
     with pytest.raises(IndexError, match="outside its embedding table"), torch.inference_mode():
-        _embed(model.embeddings, torch.tensor([[1, 2, 5000]]), None)
+        _embed(model.embeddings, torch.tensor([[1, 2, 5000]]), None, selected_kernel())

@@ -98,7 +98,7 @@ def _native_embeddings_of(embeddings: nn.Module) -> NativeEmbeddings | None:
 
 
 def _embed(
-    embeddings: nn.Module, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None
+    embeddings: nn.Module, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None, isa: str
 ) -> torch.Tensor:
     """The embeddings module's output, computed in C where its tables allow."""
     state = _native_embeddings_of(embeddings)
@@ -116,7 +116,7 @@ def _embed(
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
     lib = native_library()[0]
-    return run_embed(lib, state, input_ids, token_type_ids, positions, ISA_NAMES.index(selected_kernel()))
+    return run_embed(lib, state, input_ids, token_type_ids, positions, ISA_NAMES.index(isa))
 
 
 def fast_text_forward(model: nn.Sequential, features: dict, kwargs: dict) -> dict | None:
@@ -135,8 +135,9 @@ def fast_text_forward(model: nn.Sequential, features: dict, kwargs: dict) -> dic
     mask = features.get("attention_mask")
     if mask is None:
         mask = torch.ones_like(input_ids)
+    isa = selected_kernel()
     hidden = fused.run_with_padding_mask(
-        _embed(hf_model.embeddings, input_ids, features.get("token_type_ids")), mask
+        _embed(hf_model.embeddings, input_ids, features.get("token_type_ids"), isa), mask, isa
     )
     if hidden is None:
         return None

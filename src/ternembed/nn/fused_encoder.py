@@ -145,7 +145,9 @@ class FusedEncoderForward:
         self.state = None
 
     def _key(self, isa: str) -> tuple:
-        tensors = [t for norm in self.norms for t in (norm.weight, norm.bias)]
+        # Read the parameter dicts directly: Module.__getattr__ on every call costs more than the kernel
+        # call's own Python side at batch 1.
+        tensors = [t for norm in self.norms for t in norm._parameters.values()]
         return (
             isa,
             *(id(linear.kernel_state) for linear in self.linears),
@@ -236,19 +238,21 @@ class FusedEncoderForward:
         return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=output)
 
     def run_with_padding_mask(
-        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor, isa: str | None = None
     ) -> torch.Tensor | None:
         """The encoder's output for a tokenizer's ``[batch, seq]`` mask (1 = token), or None where the
-        fused path does not apply (the caller then runs the modules)."""
+        fused path does not apply (the caller then runs the modules). ``isa`` as for :meth:`run`."""
         if not self._fast_path_applies(hidden_states, (), {}):
             return None
         key_bias = None if bool(attention_mask.all()) else _key_bias(attention_mask, *hidden_states.shape[:2])
-        return self.run(hidden_states, key_bias)
+        return self.run(hidden_states, key_bias, isa)
 
-    def run(self, hidden_states: torch.Tensor, key_bias: torch.Tensor | None | bool) -> torch.Tensor | None:
-        """All layers in one C call; None when the kernel or the mask (False: not key-padding) rules it out."""
-
-        isa = selected_kernel()
+    def run(
+        self, hidden_states: torch.Tensor, key_bias: torch.Tensor | None | bool, isa: str | None = None
+    ) -> torch.Tensor | None:
+        """All layers in one C call; None when the kernel or the mask (False: not key-padding) rules it out.
+        ``isa``: the caller's :func:`selected_kernel` (looked up when not given)."""
+        isa = isa or selected_kernel()
         if isa == "reference" or key_bias is False:
             return None
         state = self._native_state(isa)
