@@ -163,7 +163,6 @@ def run(args: argparse.Namespace) -> None:
     from ternembed.distill import DistillArguments, distill
     from ternembed.models import load_sentence_transformer
 
-    _counts_on_weight_device()
     started = time.time()
     inputs, out, work = Path(args.inputs), Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
@@ -263,19 +262,6 @@ def run(args: argparse.Namespace) -> None:
         shutil.rmtree(result.out or "", ignore_errors=True)
         del result
         torch.cuda.empty_cache() if device == "cuda" else None
-
-
-def _counts_on_weight_device() -> None:
-    """Work around ternembed.ternary._unit_view building its counts on the CPU (breaks CUDA training)."""
-    import ternembed.ternary as ternary
-
-    original = ternary._unit_view
-
-    def unit_view(weight: torch.Tensor, group_size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-        units, counts = original(weight, group_size)
-        return units, counts.to(weight.device)
-
-    ternary._unit_view = unit_view
 
 
 def _check_saving(teacher) -> bool:
