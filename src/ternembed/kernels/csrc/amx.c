@@ -186,7 +186,7 @@ TE_AMX void te_task_int8_amx(TE_TASK_ARGS) {
     configure_tiles();
     for (int64_t panel = panel0; panel < panel1 && panel * 32 < w->n; panel++) {
         const uint8_t *c0 = two_bit ? w->codes2 + (2 * panel) * kblocks * code2_bytes : 0;
-        const uint8_t *c1 = c0 + kblocks * code2_bytes;
+        const uint8_t *c1 = two_bit ? c0 + kblocks * code2_bytes : 0;
         if (two_bit && !per_pair) expand_blocks(c0, expanded, 2 * kblocks);
         const int8_t *b0 = two_bit ? expanded : w->codes + (2 * panel) * kblocks * TE_BLOCK_BYTES;
         const int8_t *b1 = b0 + kblocks * TE_BLOCK_BYTES;
