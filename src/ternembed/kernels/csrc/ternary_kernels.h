@@ -10,7 +10,6 @@
  * 32-output panel of it into int8 tiles in L1: a quarter of the bytes read from memory per forward,
  * which is what bounds small batches once other work has pushed the weights out of the caches.
  */
-#define TE_CODES2_MAX_ROWS 128
 #ifndef TERNARY_KERNELS_H
 #define TERNARY_KERNELS_H
 
@@ -22,6 +21,7 @@
 #define TE_ROWS 32       /* activation rows per AMX block; staged rows are padded to this */
 #define TE_TASK_ROWS 128 /* most activation rows one task handles */
 #define TE_CHUNK_ROWS 512 /* rows staged at once: bounds the staging buffer */
+#define TE_CODES2_MAX_ROWS 128 /* products up to this many rows read 2-bit codes (AMX int8) */
 #define TE_PARALLEL_MIN_MACS 3.2e7 /* smaller products run on the calling thread alone */
 
 enum te_isa { TE_ISA_PORTABLE = 0, TE_ISA_AVX2 = 1, TE_ISA_AVX512 = 2, TE_ISA_AMX = 3 };
