@@ -1,6 +1,7 @@
-"""Readers of real offline data (WordNet, Fashion-MNIST) shared by evaluation and distillation."""
+"""Readers of real offline data (WordNet, GCIDE, Fashion-MNIST) shared by evaluation and distillation."""
 
 from ternembed.data.fashion_mnist import FashionMnistNotFoundError, load_fashion_mnist
+from ternembed.data.gcide import GcideNotFoundError
 from ternembed.data.wordnet import (
     Synset,
     WordNetNotFoundError,
@@ -11,6 +12,7 @@ from ternembed.data.wordnet import (
 
 __all__ = [
     "FashionMnistNotFoundError",
+    "GcideNotFoundError",
     "Synset",
     "WordNetNotFoundError",
     "is_evaluation_synset",
