@@ -76,6 +76,20 @@ def export(args: argparse.Namespace) -> None:
     )
 
 
+def restore_fp32_teacher(source: Path, dest: Path) -> None:
+    """Copy the exported fp16 teacher folder to ``dest`` with its floating-point weights back in fp32."""
+    if dest.exists():
+        return
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(source, dest)
+    weights = load_file(dest / "model.safetensors")
+    save_file(
+        {k: v.float() if v.is_floating_point() else v for k, v in weights.items()},
+        dest / "model.safetensors",
+    )
+
+
 class Scorer:
     """Probe-set fidelity and wordnet-retrieval nDCG@10 of any SentenceTransformer on the GPU."""
 
@@ -168,15 +182,7 @@ def run(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     teacher_dir = work / "teacher"
-    if not teacher_dir.exists():
-        from safetensors.torch import load_file, save_file
-
-        shutil.copytree(inputs / "teacher", teacher_dir)
-        weights = load_file(teacher_dir / "model.safetensors")
-        save_file(
-            {k: v.float() if v.is_floating_point() else v for k, v in weights.items()},
-            teacher_dir / "model.safetensors",
-        )
+    restore_fp32_teacher(inputs / "teacher", teacher_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     probe = (inputs / "probe.txt").read_text().splitlines()[: args.probe_texts]
     retrieval = json.loads((inputs / "retrieval.json").read_text())

@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> None:
         command = [sys.executable, __file__, "train", "--name", name, "--work", str(work),
                    "--deadline", str(deadline), "--trial-steps", str(args.trial_steps)]  # fmt: skip
         command += ["--steps", str(args.steps)] if args.steps else []
-        log = (work / f"{name}.log").open("w")
-        processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with (work / f"{name}.log").open("w") as log:  # the child keeps its own copy of the handle
+            processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     for name, process in processes.items():
         try:
             process.wait(timeout=max(1.0, deadline + GRACE_SECONDS - time.time()))
@@ -88,14 +88,9 @@ def run(args: argparse.Namespace) -> None:
 
 def _prepare_inputs(inputs: Path, work: Path, max_texts: int | None) -> None:
     """fp32 teacher and the corpus minus the probe texts, shared by the variant processes."""
-    from safetensors.torch import load_file, save_file
+    from distill_grid import restore_fp32_teacher
 
-    teacher = work / "teacher"
-    if not teacher.exists():
-        shutil.copytree(inputs / "teacher", teacher)
-        weights = load_file(teacher / "model.safetensors")
-        save_file({k: v.float() if v.is_floating_point() else v for k, v in weights.items()},
-                  teacher / "model.safetensors")  # fmt: skip
+    restore_fp32_teacher(inputs / "teacher", work / "teacher")
     probe = (inputs / "probe.txt").read_text().splitlines()
     shutil.copy(inputs / "probe.txt", work / "probe.txt")
     shutil.copy(inputs / "retrieval.json", work / "retrieval.json")
@@ -138,14 +133,15 @@ def train(args: argparse.Namespace) -> None:
         return trial.train_seconds
 
     if args.steps:
-        steps, seconds_per_step = args.steps, float("nan")
+        steps, seconds_per_step, source = args.steps, None, "--steps"
     else:
         trial_seconds(3)  # warm-up: the first steps of a process are slow
         seconds_per_step = trial_seconds(args.trial_steps) / args.trial_steps
         left = args.deadline - time.time() - SETUP_AND_SAVE_SECONDS
         steps = max(args.trial_steps, int(0.92 * left / seconds_per_step))
-    print(f"{args.name}: {seconds_per_step * 1000:.1f} ms/step in the trial; {steps} steps "
-          f"({steps * settings['batch_size'] / len(texts):.2f} epochs)", flush=True)  # fmt: skip
+        source = f"{seconds_per_step * 1000:.1f} ms/step in the trial"
+    print(f"{args.name}: {steps} steps ({steps * settings['batch_size'] / len(texts):.2f} epochs) "
+          f"from {source}", flush=True)  # fmt: skip
     result = distill(arguments(work / "students" / args.name, steps), TernaryConfig(), teacher=teacher,
                      items=texts)  # fmt: skip
     scorer = Scorer(teacher, (work / "probe.txt").read_text().splitlines(),
@@ -153,7 +149,7 @@ def train(args: argparse.Namespace) -> None:
     entry = {"name": args.name, **settings, "texts": len(texts), "steps": result.steps,
              "epochs": round(result.steps * settings["batch_size"] / len(texts), 2),
              "train_seconds": round(result.train_seconds, 1), "items_per_second": round(result.items_per_second),
-             "trial_ms_per_step": round(seconds_per_step * 1000, 1), "held_out": result.final_eval,
+             "trial_ms_per_step": seconds_per_step and round(seconds_per_step * 1000, 1), "held_out": result.final_eval,
              "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
              **scorer.score(result.student), "teacher_ndcg_at_10": scorer.score(teacher)["ndcg_at_10"]}  # fmt: skip
     (work / f"{args.name}.result.json").write_text(json.dumps(entry))
