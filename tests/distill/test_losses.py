@@ -18,6 +18,7 @@ def _output(seed: int, mask: torch.Tensor, requires_grad: bool = False) -> Encod
 
 
 MASK = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]])
+BANK = torch.nn.functional.normalize(torch.randn(6, 8, generator=torch.Generator().manual_seed(9)), dim=-1)
 
 
 def test_parse_weights_and_round_trip():
@@ -25,6 +26,7 @@ def test_parse_weights_and_round_trip():
     assert spec.weights == (("hidden", 1.0), ("cos", 0.5), ("rkd", 1.0))
     assert str(spec) == "hidden:1,cos:0.5,rkd:1"
     assert LossSpec.parse("layers:1").needs_hidden_states and not spec.needs_hidden_states
+    assert LossSpec.parse("cos:1,bank:0.5").needs_bank and not spec.needs_bank
 
 
 @pytest.mark.parametrize("spec", ["", "bogus:1", "cos:x", "cos:-1", "cos:1,cos:2", "cos:0"])
@@ -37,11 +39,21 @@ def test_bad_specs_raise(spec):
 def test_each_loss_is_zero_for_identical_outputs_and_positive_otherwise(name):
     spec = LossSpec.parse(name)
     teacher = _output(0, MASK)
-    same, _ = distillation_loss(spec, teacher, teacher)
+    same, _ = distillation_loss(spec, teacher, teacher, bank=BANK)
     assert float(same) == pytest.approx(0.0, abs=1e-6)
-    different, terms = distillation_loss(spec, _output(1, MASK, requires_grad=True), teacher)
+    different, terms = distillation_loss(spec, _output(1, MASK, requires_grad=True), teacher, bank=BANK)
     assert float(different) > 0 and set(terms) == {name}
     different.backward()
+
+
+def test_bank_term_needs_a_bank_and_ignores_the_embedding_scale():
+    teacher, student = _output(0, MASK), _output(1, MASK)
+    with pytest.raises(ValueError, match="bank"):
+        distillation_loss(LossSpec.parse("bank"), student, teacher)
+    scaled = _output(0, MASK)
+    scaled.sentence_embedding = teacher.sentence_embedding * 3.0
+    loss, _ = distillation_loss(LossSpec.parse("bank"), scaled, teacher, bank=BANK)
+    assert float(loss) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_hidden_ignores_padding_but_paper_does_not():

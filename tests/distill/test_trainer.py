@@ -82,10 +82,20 @@ def test_refuses_an_existing_output_folder(tiny_st_dir, corpus_file, tmp_path, r
     assert code == 2 and "--resume" in err
 
 
+def test_bank_term_trains_against_a_bank_of_training_texts(tiny_st_dir, corpus_file, tmp_path, run_cli):
+    out = tmp_path / "bank"
+    code, err = run_cli("distill", tiny_st_dir, "--out", out, "--data", corpus_file, "--max-steps", "2",
+                        "--loss", "cos:1,bank:1", "--bank-size", "40", *FAST)  # fmt: skip
+    assert code == 0, err
+    run_config = json.loads((out / RUN_CONFIG_FILE).read_text())
+    assert run_config["arguments"]["bank_size"] == 40 and run_config["arguments"]["loss"] == "cos:1,bank:1"
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         (("--batch-size", "0"), "batch_size must be a positive integer"),
+        (("--bank-size", "0"), "bank_size must be a positive integer"),
         (("--loss", "hidden:1,typo:1"), "unknown loss 'typo'"),
         (("--max-texts", "5", "--grad-accum", "4"), "cannot fill one optimizer step"),
     ],

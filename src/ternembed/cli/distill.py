@@ -51,8 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--warmup-ratio", type=float, default=defaults["warmup_ratio"])
     training.add_argument("--weight-decay", type=float, default=defaults["weight_decay"])
     training.add_argument("--loss", default=defaults["loss"],
-                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, e.g. 'hidden:1,cos:1'")  # fmt: skip
-    training.add_argument("--rkd-temperature", type=float, default=defaults["rkd_temperature"])
+                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, bank, e.g. 'hidden:1,cos:1'")  # fmt: skip
+    training.add_argument("--rkd-temperature", type=float, default=defaults["rkd_temperature"],
+                          help="temperature of the rkd and bank terms")  # fmt: skip
+    training.add_argument("--bank-size", type=int, default=defaults["bank_size"],
+                          help="training texts embedded by the teacher as the bank term's bank")  # fmt: skip
     training.add_argument("--bf16", action="store_true", help="bf16 autocast for teacher and student")
     training.add_argument("--seed", type=int, default=defaults["seed"])
     quant = parser.add_argument_group("ternarization")
@@ -105,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         loss=args.loss,
         rkd_temperature=args.rkd_temperature,
+        bank_size=args.bank_size,
         eval_every=args.eval_every,
         eval_texts=args.eval_texts,
         save_every=args.save_every,

@@ -14,7 +14,7 @@ LR_SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine")
 TRAINING_FIELDS = (
     "teacher", "data", "text_field", "max_texts", "epochs", "max_steps", "batch_size", "grad_accum",
     "max_seq_length", "lr", "lr_schedule", "warmup_ratio", "weight_decay", "max_grad_norm", "loss",
-    "rkd_temperature", "seed", "bf16", "eval_texts",
+    "rkd_temperature", "bank_size", "seed", "bf16", "eval_texts",
 )  # fmt: skip
 """Fields that must not change when a run is resumed (they change what is trained)."""
 
@@ -44,7 +44,8 @@ class DistillArguments:
         weight_decay: AdamW weight decay on the latent weights.
         max_grad_norm: gradient clipping norm (0 turns it off).
         loss: loss spec, e.g. ``"hidden:1,cos:1"`` (see :mod:`ternembed.distill.losses`).
-        rkd_temperature: temperature of the relational loss.
+        rkd_temperature: temperature of the relational terms (``rkd`` and ``bank``).
+        bank_size: training texts whose teacher embeddings form the ``bank`` term's bank.
         eval_every: held-out evaluation every N steps (0: only at the end).
         eval_texts: size of the held-out slice kept out of training (at most a tenth of the corpus).
         save_every: checkpoint every N steps (0: only at the end).
@@ -73,6 +74,7 @@ class DistillArguments:
     max_grad_norm: float = 1.0
     loss: str = "hidden:1,cos:1"
     rkd_temperature: float = 0.05
+    bank_size: int = 4096
     eval_every: int = 0
     eval_texts: int = 256
     save_every: int = 200
@@ -86,7 +88,7 @@ class DistillArguments:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", tuple(str(p) for p in self.data))
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "grad_accum": self.grad_accum,
-                    "max_seq_length": self.max_seq_length}  # fmt: skip
+                    "max_seq_length": self.max_seq_length, "bank_size": self.bank_size}  # fmt: skip
         for name, value in positive.items():
             if value <= 0:
                 raise ArgumentError(f"{name} must be a positive integer, got {value}")
@@ -115,6 +117,6 @@ class DistillArguments:
     def training_changes(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """Training-relevant fields that differ from a checkpoint's saved arguments: {name: (saved, now)}."""
         now = self.to_dict()
-        return {
-            name: (saved.get(name), now[name]) for name in TRAINING_FIELDS if saved.get(name) != now[name]
-        }
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}  # fields newer than the checkpoint
+        before = {name: saved.get(name, defaults[name]) for name in TRAINING_FIELDS}
+        return {name: (before[name], now[name]) for name in TRAINING_FIELDS if before[name] != now[name]}

@@ -10,6 +10,9 @@ A loss spec such as ``"hidden:1,cos:1,rkd:0.5"`` names terms and their weights:
 - ``rkd``: relational KL divergence between teacher and student in-batch neighbour distributions
   (softmax of cosine similarities / temperature, self-similarity left out).
 - ``layers``: masked MSE averaged over every intermediate layer's hidden states.
+- ``bank``: KL divergence between teacher and student distributions of each text over a fixed bank
+  of teacher embeddings (softmax of cosine similarities / temperature): the student learns to rank
+  the teacher's documents the way the teacher does, not only to point the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch.nn.functional as F
 
 from ternembed.distill.encoders import EncoderOutput
 
-LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers"]
+LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank"]
 LOSS_NAMES: tuple[str, ...] = get_args(LossName)
 
 
@@ -68,17 +71,31 @@ class LossSpec:
         """True when a term reads the intermediate layers (``output_hidden_states`` must be on)."""
         return any(name == "layers" for name, _ in self.weights)
 
+    @property
+    def needs_bank(self) -> bool:
+        """True when a term ranks a bank of teacher embeddings (the trainer must build one)."""
+        return any(name == "bank" for name, _ in self.weights)
+
 
 def distillation_loss(
-    spec: LossSpec, student: EncoderOutput, teacher: EncoderOutput, rkd_temperature: float = 0.05
+    spec: LossSpec,
+    student: EncoderOutput,
+    teacher: EncoderOutput,
+    rkd_temperature: float = 0.05,
+    bank: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The weighted sum of the spec's terms and each unweighted term's value (for logging)."""
-    terms = {name: _term(name, student, teacher, rkd_temperature) for name, _ in spec.weights}
+    """The weighted sum of the spec's terms and each unweighted term's value (for logging).
+
+    ``bank``: normalized teacher embeddings ``[n, dim]``, needed by the ``bank`` term.
+    """
+    terms = {name: _term(name, student, teacher, rkd_temperature, bank) for name, _ in spec.weights}
     total = sum(weight * terms[name] for name, weight in spec.weights)
     return total, {name: float(value.detach()) for name, value in terms.items()}
 
 
-def _term(name: str, student: EncoderOutput, teacher: EncoderOutput, rkd_temperature: float) -> torch.Tensor:
+def _term(
+    name: str, student: EncoderOutput, teacher: EncoderOutput, temperature: float, bank: torch.Tensor | None
+) -> torch.Tensor:
     if name == "paper":
         return F.mse_loss(student.token_embeddings.float(), teacher.token_embeddings.float())
     if name == "hidden":
@@ -97,7 +114,11 @@ def _term(name: str, student: EncoderOutput, teacher: EncoderOutput, rkd_tempera
     if name == "cos":
         return 1.0 - (student_embedding * teacher_embedding).sum(-1).mean()
     if name == "rkd":
-        return relational_kl(student_embedding, teacher_embedding, rkd_temperature)
+        return relational_kl(student_embedding, teacher_embedding, temperature)
+    if name == "bank":
+        if bank is None:
+            raise ValueError("the 'bank' loss needs a bank of teacher embeddings")
+        return bank_kl(student_embedding, teacher_embedding, bank, temperature)
     raise LossSpecError(f"unknown loss {name!r}; choose from {list(LOSS_NAMES)}")
 
 
@@ -119,4 +140,12 @@ def relational_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: flo
     teacher_logits = (teacher @ teacher.T / temperature).masked_fill(self_mask, float("-inf"))
     student_log_probs = F.log_softmax(student_logits, dim=-1).masked_fill(self_mask, 0.0)
     teacher_log_probs = F.log_softmax(teacher_logits, dim=-1).masked_fill(self_mask, 0.0)
+    return (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1).mean()
+
+
+def bank_kl(student: torch.Tensor, teacher: torch.Tensor, bank: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL(teacher || student) of each text's softmax over cosine similarities to a fixed ``bank``."""
+    bank = bank.to(student.dtype)
+    teacher_log_probs = F.log_softmax(teacher @ bank.T / temperature, dim=-1)
+    student_log_probs = F.log_softmax(student @ bank.T / temperature, dim=-1)
     return (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1).mean()

@@ -161,6 +161,8 @@ def distill(
         else None
     )
 
+    bank = _teacher_bank(encoder, teacher, train_items, args, device, autocast) if spec.needs_bank else None
+
     def evaluate(step: int) -> dict[str, float]:
         if teacher_eval is None:
             return {}
@@ -196,7 +198,7 @@ def distill(
                 with autocast():
                     student_output = encoder.encode(wrapped, batch, spec.needs_hidden_states)
                     loss, terms = distillation_loss(
-                        spec, student_output, teacher_output, args.rkd_temperature
+                        spec, student_output, teacher_output, args.rkd_temperature, bank
                     )
                 accelerator.backward(loss / args.grad_accum)
             for name, value in terms.items():
@@ -268,6 +270,20 @@ def learning_rate(step: int, total_steps: int, args: DistillArguments) -> float:
     if args.lr_schedule == "cosine":
         return args.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
     return args.lr
+
+
+def _teacher_bank(
+    encoder: BatchEncoder,
+    teacher: nn.Module,
+    items: Sequence[Any],
+    args: DistillArguments,
+    device: torch.device,
+    autocast: Callable[[], Any],
+) -> torch.Tensor:
+    """Normalized teacher embeddings of a seeded sample of ``args.bank_size`` training items, on ``device``."""
+    count = min(args.bank_size, len(items))
+    sample = [items[i] for i in sorted(random.Random(args.seed + 1).sample(range(len(items)), count))]
+    return embed_items(encoder, teacher, sample, EVAL_BATCH_SIZE, device, autocast).to(device)
 
 
 def _check_full_precision(teacher: nn.Module, name: str) -> None:
