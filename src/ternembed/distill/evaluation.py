@@ -29,17 +29,26 @@ def embed_items(
     device: torch.device,
     autocast: Callable[[], AbstractContextManager] = nullcontext,
 ) -> torch.Tensor:
-    """Normalized float32 embeddings ``[len(items), dim]`` on the CPU."""
+    """Normalized float32 embeddings ``[len(items), dim]`` on the CPU, in the order of ``items``.
+
+    Items are batched shortest first, so a batch pads only to lengths like its own; on a corpus of
+    mixed lengths that is many times faster than padding random batches to their longest item.
+    """
     was_training = model.training
     model.eval()
+    lengths = encoder.lengths(items)
+    order = sorted(range(len(items)), key=lengths.__getitem__)
     chunks = []
-    for start in range(0, len(items), batch_size):
-        batch = to_device(encoder.collate(items[start : start + batch_size]), device)
+    for start in range(0, len(order), batch_size):
+        batch = to_device(encoder.collate([items[i] for i in order[start : start + batch_size]]), device)
         with autocast():
             output = encoder.encode(model, batch)
         chunks.append(F.normalize(output.sentence_embedding.float(), dim=-1).cpu())
     model.train(was_training)
-    return torch.cat(chunks)
+    in_length_order = torch.cat(chunks)
+    embeddings = torch.empty_like(in_length_order)
+    embeddings[torch.tensor(order)] = in_length_order
+    return embeddings
 
 
 def fidelity(teacher: torch.Tensor, student: torch.Tensor, neighbours: int = NEIGHBOURS) -> dict[str, float]:
