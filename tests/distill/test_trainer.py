@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from pathlib import Path
 
@@ -126,6 +127,15 @@ def test_bf16_autocast_with_gradient_accumulation(tiny_st_dir, corpus_file, tmp_
     assert (
         run_config["arguments"]["bf16"] and 2 * 8 < run_config["items_seen"] <= 2 * 2 * 8
     )  # 2 steps x 2 batches
+
+
+def test_bf16_on_a_cpu_that_emulates_it_warns(tiny_st_dir, corpus_file, tmp_path, run_cli, monkeypatch):
+    trainer = importlib.import_module("ternembed.distill.trainer")  # ternembed.distill is also a function
+    monkeypatch.setattr(trainer, "has_native_bf16", lambda: False)
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", corpus_file, "--max-steps", "1",
+                        "--bf16", *FAST)  # fmt: skip
+    assert code == 0, err
+    assert "--bf16 is emulated" in err and "drop --bf16" in err
 
 
 def test_a_custom_saver_writes_the_output_folder(tiny_st_dir, corpus_file, tmp_path):

@@ -33,6 +33,7 @@ from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidde
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
+from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
 
 EVAL_BATCH_SIZE = 64
@@ -105,6 +106,9 @@ def distill(
     )
     main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
     threads = _set_threads(accelerator.device, args.threads)
+    if args.bf16 and accelerator.device.type == "cpu" and has_native_bf16() is False:
+        _log(main, "warning: this CPU has no AVX512-BF16 or AMX-BF16, so --bf16 is emulated: a MiniLM run "
+             "went 4x slower than fp32 on such a CPU; drop --bf16 here")  # fmt: skip
     folder = RunFolder(args.out)
     if folder.finished and args.resume and not args.overwrite:
         return _already_finished(folder, main)

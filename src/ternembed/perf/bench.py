@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ternembed.perf.cpu import cpu_name
 from ternembed.perf.report import write_chart, write_markdown
 from ternembed.perf.variants import VARIANTS, export_onnx
 from ternembed.perf.worker import RESULT_PREFIX
@@ -54,17 +54,6 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         self.shapes = self.shapes or (QUICK_SHAPES if self.quick else FULL_SHAPES)
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _run_worker(spec: dict) -> list[dict]:
