@@ -56,6 +56,9 @@ def test_run_bench_with_a_baseline_and_write_report(tiny_model, other_tiny_model
 
     checks = done_when_checks(report)
     assert "student + faiss-hnsw keeps >= 97% of teacher + exact nDCG@10" in checks[0]["check"]
+    most_accurate = max(point["ndcg_at_10"] for point in hnsw["points"])
+    assert checks[0]["value"] == pytest.approx(most_accurate / report["models"][1]["exact"]["ndcg_at_10"])
+    assert "most accurate point" in checks[0]["detail"] and "x exact faiss-flat" in checks[0]["detail"]
     assert any("end-to-end query latency" in check["check"] for check in checks)
     paths = write_report(report, tmp_path / "report", command="ternembed bench-ann ...")
     assert json.loads(paths["json"].read_text())["checks"] == checks

@@ -79,7 +79,7 @@ def done_when_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
     checks = []
     hnsw = _config(model, "faiss-hnsw", "float32")
     if hnsw is not None:
-        point = hnsw["summary_point"]
+        point = max(hnsw["points"], key=lambda point: (point[ndcg], point["qps"]))
         kept = point[ndcg] / reference["exact"][ndcg]
         checks.append(
             {
@@ -87,7 +87,8 @@ def done_when_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "value": kept,
                 "threshold": NDCG_KEPT_MIN,
                 "met": kept >= NDCG_KEPT_MIN,
-                "detail": f"{point[ndcg]:.4f} at {point['params']} vs {reference['exact'][ndcg]:.4f}",
+                "detail": f"{point[ndcg]:.4f} at {point['params']} (the sweep's most accurate point, "
+                f"{point['qps']:.0f} QPS{_speedup_over_exact(model, point)}) vs {reference['exact'][ndcg]:.4f}",
             }
         )
     for entry in report["models"]:
@@ -105,6 +106,14 @@ def done_when_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return checks
+
+
+def _speedup_over_exact(entry: dict[str, Any], point: dict[str, Any]) -> str:
+    """``, 4.0x exact faiss-flat`` when ``entry`` measured exact flat search, else nothing."""
+    flat = _config(entry, "faiss-flat", "float32")
+    if flat is None:
+        return ""
+    return f", {point['qps'] / flat['summary_point']['qps']:.1f}x exact faiss-flat"
 
 
 def _quantized_checks(entry: dict[str, Any], k: int) -> list[dict[str, Any]]:
