@@ -55,7 +55,10 @@ def export(args: argparse.Namespace) -> None:
     for name in ("probe.txt", "retrieval.json"):
         if not (dest / name).exists():
             os.link(grid / name, dest / name)
-    with open(args.corpus, "rb") as source, gzip.open(dest / "corpus.txt.gz", "wb", compresslevel=9) as target:
+    with (
+        open(args.corpus, "rb") as source,
+        gzip.open(dest / "corpus.txt.gz", "wb", compresslevel=9) as target,
+    ):
         shutil.copyfileobj(source, target)
     print(f"exported to {dest}")
 

@@ -62,7 +62,9 @@ def markdown_table(rows: dict[str, dict[str, float]], header: str, cell) -> list
     """One row per model, one column per key of the first row."""
     keys = list(next(iter(rows.values())))
     lines = [f"| {header} | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-    lines += [f"| {name} | " + " | ".join(cell(key, row[key]) for key in keys) + " |" for name, row in rows.items()]
+    lines += [
+        f"| {name} | " + " | ".join(cell(key, row[key]) for key in keys) + " |" for name, row in rows.items()
+    ]
     return lines
 
 
@@ -84,7 +86,9 @@ def main() -> None:
                            lambda key, value: f"{value:.4f} ({100 * value / teacher[key]:.1f}%)")  # fmt: skip
     lines += ["", *markdown_table(cosines, "model: mean cosine to the first model", lambda _, v: f"{v:.4f}")]
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {name: {"ndcg_at_10": results[name], "cosine_to_reference": cosines[name]} for name in args.models}
+    report = {
+        name: {"ndcg_at_10": results[name], "cosine_to_reference": cosines[name]} for name in args.models
+    }
     (args.out / "retrieval_by_query_type.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "retrieval_by_query_type.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

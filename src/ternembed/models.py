@@ -48,7 +48,9 @@ def resolve_model(name_or_path: str | os.PathLike | None = None) -> str:
         return str(package.get_model_path())
     if name in (MPNET_MODEL, "all-mpnet-base-v2") and _mpnet_dir() is not None:
         return str(_mpnet_dir())
-    looks_like_path = name.startswith((".", "/", "~")) or os.sep in name.strip("/").split("/", 1)[-1] or name.count("/") > 1
+    looks_like_path = (
+        name.startswith((".", "/", "~")) or os.sep in name.strip("/").split("/", 1)[-1] or name.count("/") > 1
+    )
     if looks_like_path:
         raise ModelNotFoundError(f"model path {name!r} does not exist")
     return name

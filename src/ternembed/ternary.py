@@ -22,7 +22,9 @@ def _unit_view(weight: torch.Tensor, group_size: int | None) -> tuple[torch.Tens
     if group_size is None:
         return magnitude.reshape(1, 1, -1), torch.tensor([[float(weight.numel())]], device=weight.device)
     if group_size == 0 or group_size >= in_features:
-        return magnitude.reshape(out_features, 1, in_features), torch.tensor([[float(in_features)]], device=weight.device)
+        return magnitude.reshape(out_features, 1, in_features), torch.tensor(
+            [[float(in_features)]], device=weight.device
+        )
     groups = -(-in_features // group_size)
     padded = torch.nn.functional.pad(magnitude, (0, groups * group_size - in_features))
     counts = torch.full((1, groups), float(group_size), device=weight.device)

@@ -137,17 +137,28 @@ def test_invalid_encoder_is_a_clear_error():
     assert ctypes.sizeof(broken) > 0
 
 
-@pytest.mark.parametrize("heads", [2, 1])  # head sizes 32 and 64: the bf16 AMX attention where the CPU has AMX
+@pytest.mark.parametrize(
+    "heads", [2, 1]
+)  # head sizes 32 and 64: the bf16 AMX attention where the CPU has AMX
 @pytest.mark.parametrize("kind", ["bert", "mpnet"])
 def test_int8_mode_with_tile_sized_heads_matches(kind, heads, monkeypatch):
     import transformers
 
     torch.manual_seed(0)
-    sizes = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": heads, "intermediate_size": 128}
+    sizes = {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": heads,
+        "intermediate_size": 128,
+    }
     if kind == "bert":
-        model = transformers.BertModel(transformers.BertConfig(vocab_size=1000, max_position_embeddings=80, **sizes))
+        model = transformers.BertModel(
+            transformers.BertConfig(vocab_size=1000, max_position_embeddings=80, **sizes)
+        )
     else:
-        model = transformers.MPNetModel(transformers.MPNetConfig(vocab_size=1000, max_position_embeddings=80, **sizes))
+        model = transformers.MPNetModel(
+            transformers.MPNetConfig(vocab_size=1000, max_position_embeddings=80, **sizes)
+        )
     config = ternembed.TernaryConfig(activations="int8")
     ternembed.freeze(ternembed.prepare(model.eval(), config), config)
     features = inputs(3, 45, padded=True)

@@ -143,7 +143,9 @@ def relational_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: flo
     return (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1).mean()
 
 
-def bank_kl(student: torch.Tensor, teacher: torch.Tensor, bank: torch.Tensor, temperature: float) -> torch.Tensor:
+def bank_kl(
+    student: torch.Tensor, teacher: torch.Tensor, bank: torch.Tensor, temperature: float
+) -> torch.Tensor:
     """KL(teacher || student) of each text's softmax over cosine similarities to a fixed ``bank``."""
     bank = bank.to(student.dtype)
     teacher_log_probs = F.log_softmax(teacher @ bank.T / temperature, dim=-1)

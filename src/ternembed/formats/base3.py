@@ -26,7 +26,7 @@ class Base3Format(TernaryFormat):
 
     def pack(self, codes: torch.Tensor) -> torch.Tensor:
         self.check_codes(codes)
-        flat = (codes.reshape(-1).to(torch.int32) + 1)
+        flat = codes.reshape(-1).to(torch.int32) + 1
         padded_length = self.packed_shape(tuple(codes.shape))[0] * CODES_PER_BYTE
         digits = torch.ones(padded_length, dtype=torch.int32)
         digits[: flat.numel()] = flat

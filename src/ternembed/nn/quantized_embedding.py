@@ -49,20 +49,26 @@ def dequantize_int4(packed: torch.Tensor, scale: torch.Tensor, dim: int) -> torc
 class QuantizedEmbedding(nn.Module):
     """Drop-in for ``nn.Embedding`` (no max_norm or sparse gradients) with a compressed table."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, precision: str, padding_idx: int | None = None):
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, precision: str, padding_idx: int | None = None
+    ):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.precision = precision
         self.padding_idx = padding_idx
         if precision == "fp16":
-            self.register_buffer("weight_fp16", torch.zeros(num_embeddings, embedding_dim, dtype=torch.float16))
+            self.register_buffer(
+                "weight_fp16", torch.zeros(num_embeddings, embedding_dim, dtype=torch.float16)
+            )
         elif precision == "int8":
             self.register_buffer("weight_int8", torch.zeros(num_embeddings, embedding_dim, dtype=torch.int8))
             self.register_buffer("weight_scale", torch.zeros(num_embeddings, 1, dtype=torch.float16))
         elif precision == "int4":
             groups = -(-embedding_dim // INT4_GROUP_SIZE)
-            self.register_buffer("weight_int4", torch.zeros(num_embeddings, -(-embedding_dim // 2), dtype=torch.uint8))
+            self.register_buffer(
+                "weight_int4", torch.zeros(num_embeddings, -(-embedding_dim // 2), dtype=torch.uint8)
+            )
             self.register_buffer("weight_scale", torch.zeros(num_embeddings, groups, dtype=torch.float16))
         else:
             raise ValueError(f"embedding precision must be 'fp16', 'int8' or 'int4', got {precision!r}")
@@ -90,7 +96,9 @@ class QuantizedEmbedding(nn.Module):
         if self.precision == "int8":
             flat = ids.reshape(-1)
             values = self.weight_int8.index_select(0, flat).float()
-            return values.mul_(self.weight_scale.index_select(0, flat)).reshape(*ids.shape, self.embedding_dim)
+            return values.mul_(self.weight_scale.index_select(0, flat)).reshape(
+                *ids.shape, self.embedding_dim
+            )
         return dequantize_int4(self.weight_int4[ids], self.weight_scale[ids], self.embedding_dim)
 
     def extra_repr(self) -> str:
