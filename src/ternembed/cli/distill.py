@@ -40,10 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     length.add_argument("--epochs", type=int, default=defaults["epochs"], help="passes over the corpus")
     length.add_argument("--max-steps", type=int, default=None, help="optimizer steps (instead of --epochs)")
     training.add_argument(
-        "--batch-size", type=int, default=defaults["batch_size"], help="texts per forward pass"
+        "--batch-size",
+        type=int,
+        default=defaults["batch_size"],
+        help="texts per forward pass; memory grows with it (512 x 128 tokens of MiniLM peaked at ~13 GB)",
     )
     training.add_argument(
-        "--grad-accum", type=int, default=defaults["grad_accum"], help="forward passes per step"
+        "--grad-accum",
+        type=int,
+        default=defaults["grad_accum"],
+        help="forward passes per step: a smaller --batch-size times this keeps the step's texts in less memory",
     )
     training.add_argument("--lr", type=float, default=defaults["lr"], help="peak learning rate (AdamW)")
     training.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults["lr_schedule"],
