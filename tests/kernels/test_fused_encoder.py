@@ -137,9 +137,8 @@ def test_invalid_encoder_is_a_clear_error():
     assert ctypes.sizeof(broken) > 0
 
 
-@pytest.mark.parametrize(
-    "heads", [2, 1]
-)  # head sizes 32 and 64: the bf16 AMX attention where the CPU has AMX
+# head sizes 32 and 64: the bf16 AMX attention where the CPU has AMX
+@pytest.mark.parametrize("heads", [2, 1])
 @pytest.mark.parametrize("kind", ["bert", "mpnet"])
 def test_int8_mode_with_tile_sized_heads_matches(kind, heads, monkeypatch):
     import transformers
