@@ -107,6 +107,30 @@ def test_duplicate_unknown_and_wrong_dimension_are_rejected(synthetic):
         index.set_params(nprobe=3)
 
 
+@pytest.mark.parametrize("backend", ["faiss-hnsw", "usearch"])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"m": 1}, "m must be a whole number >= 2, got 1"),
+        ({"ef_construction": 0}, "ef_construction must be a whole number >= 1, got 0"),
+        ({"ef_search": 0}, "ef_search must be a whole number >= 1, got 0"),
+        ({"ef_search": 2.5}, "ef_search must be a whole number >= 1, got 2.5"),
+    ],
+)
+def test_hnsw_graph_parameters_out_of_range_are_refused(backend, params, message):
+    # faiss aborts the whole process on m=1 and returns -1 labels at ef_search=0; refuse them first.
+    with pytest.raises(ValueError, match=message):
+        synthetic_index(backend, "float32", **params)
+
+
+def test_search_parameters_out_of_range_are_refused_after_build(synthetic):
+    index = _filled("faiss-ivf", "float32", synthetic)
+    with pytest.raises(ValueError, match="nprobe must be a whole number >= 1, got 0"):
+        index.set_params(nprobe=0)
+    with pytest.raises(ValueError, match="nlist must be a whole number >= 1, got 0"):
+        synthetic_index("faiss-ivf", "float32", nlist=0)
+
+
 def test_bytes_per_vector_follow_precision(synthetic):
     sizes = {p: _filled("faiss-flat", p, synthetic).bytes_per_vector for p in ("float32", "int8", "binary")}
     assert sizes == {"float32": 4 * 128, "int8": 128, "binary": 16}

@@ -79,13 +79,21 @@ def test_bench_ann_cli_on_a_beir_folder(tiny_st_dir, tiny_beir, tmp_path, capsys
         "int8",
         "--timing-queries",
         "3",
+        "--m",
+        "8",
+        "--ef-construction",
+        "40",
     ]
     assert main(args) == 0
     assert f"wrote {out / 'ann_bench.md'}" in capsys.readouterr().out
     report = json.loads((out / "ann_bench.json").read_text())
     assert report["corpus_size"] == 60 and report["query_count"] == 10
     assert {c["backend"] for c in report["models"][0]["configs"]} == {"faiss-hnsw", "faiss-ivf"}
-    assert report["command"].startswith("ternembed bench-ann")
+    assert (
+        report["command"].startswith("ternembed bench-ann")
+        and "--m 8 --ef-construction 40" in report["command"]
+    )
+    assert (report["settings"]["hnsw_m"], report["settings"]["hnsw_ef_construction"]) == (8, 40)
 
 
 def test_bench_ann_cli_missing_task_folder(tiny_st_dir, tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ternembed.index.backends import BACKEND_NAMES
+from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from ternembed.index.precision import PRECISIONS
 
 NAME = "bench-ann"
@@ -44,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="candidate counts re-ranked for int8/binary (one curve each)",
     )
+    parser.add_argument("--m", type=int, default=HNSW_M, help=f"HNSW neighbours per node (default {HNSW_M})")
+    parser.add_argument(
+        "--ef-construction",
+        type=int,
+        default=HNSW_EF_CONSTRUCTION,
+        help=f"HNSW build beam width (default {HNSW_EF_CONSTRUCTION})",
+    )
     parser.add_argument("--size", choices=("full", "quick"), default="full", help="size of built-in tasks")
     parser.add_argument(
         "--timing-queries", type=int, default=300, help="queries timed one at a time per operating point"
@@ -76,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         timing_queries=args.timing_queries,
         latency_queries=args.latency_queries,
         batch_size=args.batch_size,
+        hnsw_m=args.m,
+        hnsw_ef_construction=args.ef_construction,
     )
     model = args.model
     if args.activations:
@@ -101,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
             *args.precisions,
             "--rescore",
             *map(str, args.rescore),
+            "--m",
+            str(args.m),
+            "--ef-construction",
+            str(args.ef_construction),
         ]
         + ["--size", args.size, "--out", args.out]
         + (["--activations", args.activations] if args.activations else [])

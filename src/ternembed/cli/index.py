@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
+from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from ternembed.index.precision import PRECISIONS
 from ternembed.index.rescore_store import RESCORE_FROM
 
@@ -37,9 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="encoding batch size")
     parser.add_argument("--id-field", default="id", help="JSON field holding the document id")
     parser.add_argument("--text-field", default="text", help="JSON field holding the document text")
-    parser.add_argument("--m", type=int, help="HNSW neighbours per node (faiss-hnsw, usearch; default 32)")
-    parser.add_argument("--ef-construction", type=int, help="HNSW build beam width (default 80)")
-    parser.add_argument("--ef-search", type=int, help="HNSW search beam width (default 64)")
+    parser.add_argument(
+        "--m", type=int, help=f"HNSW neighbours per node (faiss-hnsw, usearch; default {HNSW_M})"
+    )
+    parser.add_argument(
+        "--ef-construction", type=int, help=f"HNSW build beam width (default {HNSW_EF_CONSTRUCTION})"
+    )
+    parser.add_argument("--ef-search", type=int, help=f"HNSW search beam width (default {HNSW_EF_SEARCH})")
     parser.add_argument("--nlist", type=int, help="IVF lists (faiss-ivf; default 4 sqrt(n))")
     parser.add_argument("--nprobe", type=int, help="IVF lists searched (faiss-ivf; default 16)")
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
+from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from ternembed.index.metrics import knn_recall, ranked_run, retrieval_metrics
 from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import PRECISIONS
@@ -40,6 +41,8 @@ SWEEPS: dict[str, tuple[str, tuple[int, ...]]] = {
     "faiss-ivf": ("nprobe", (1, 2, 4, 8, 16, 32, 64, 128, 256)),
 }
 """Search parameter swept per backend; faiss-flat (exact) has one operating point."""
+HNSW_BACKENDS = ("faiss-hnsw", "usearch")
+"""Backends built as HNSW graphs, which take ``m`` and ``ef_construction``."""
 RESCORE_VARIANTS: dict[str, tuple[tuple[bool, str], ...]] = {
     "float32": ((False, "codes"),),
     "int8": ((False, "codes"), (True, "codes")),
@@ -66,6 +69,8 @@ class BenchSettings:
         latency_queries: queries encoded and searched one at a time for end-to-end latency.
         batch_size: encoding batch size.
         threads: torch and faiss threads for the whole benchmark.
+        hnsw_m: neighbours per node of the HNSW graphs.
+        hnsw_ef_construction: build beam width of the HNSW graphs.
     """
 
     backends: tuple[str, ...] = BACKEND_NAMES
@@ -76,6 +81,8 @@ class BenchSettings:
     latency_queries: int = 50
     batch_size: int = 64
     threads: int = 1
+    hnsw_m: int = HNSW_M
+    hnsw_ef_construction: int = HNSW_EF_CONSTRUCTION
 
 
 @dataclass
@@ -206,9 +213,19 @@ def bench_model(
     )
     with tempfile.TemporaryDirectory(prefix="bench-ann-") as scratch:
         for backend in settings.backends:
+            graph = (
+                {"m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction}
+                if backend in HNSW_BACKENDS
+                else {}
+            )
             for precision in sorted(settings.precisions, key=PRECISIONS.index):
                 index = SearchIndex.create(
-                    model, name, backend=backend, precision=precision, expected_count=len(doc_ids)
+                    model,
+                    name,
+                    backend=backend,
+                    precision=precision,
+                    expected_count=len(doc_ids),
+                    **graph,
                 )
                 start = time.perf_counter()
                 index.add(doc_ids, corpus)

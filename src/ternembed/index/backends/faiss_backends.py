@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ternembed.index.backends.base import check_params, check_vectors
+from ternembed.index.backends.base import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    check_count,
+    check_params,
+    check_vectors,
+)
 from ternembed.index.errors import UnsupportedOperationError
 from ternembed.index.precision import Precision, check_precision, pack_binary, unpack_binary
 
@@ -152,11 +159,12 @@ class FaissHNSW(_FaissBackend):
         self,
         dimension: int,
         precision: Precision = "float32",
-        m: int = 32,
-        ef_construction: int = 80,
-        ef_search: int = 64,
+        m: int = HNSW_M,
+        ef_construction: int = HNSW_EF_CONSTRUCTION,
+        ef_search: int = HNSW_EF_SEARCH,
     ) -> None:
-        self.m, self.ef_construction = int(m), int(ef_construction)
+        self.m = check_count("m", m, minimum=2)
+        self.ef_construction = check_count("ef_construction", ef_construction)
         super().__init__(dimension, precision)
         self.set_params(ef_search=ef_search)
 
@@ -223,7 +231,7 @@ class FaissIVF(_FaissBackend):
         expected_count: int | None = None,
         nprobe: int = 16,
     ) -> None:
-        self.nlist = int(nlist) if nlist else default_nlist(expected_count)
+        self.nlist = check_count("nlist", nlist) if nlist is not None else default_nlist(expected_count)
         super().__init__(dimension, precision)
         self.set_params(nprobe=nprobe)
 

@@ -12,7 +12,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ternembed.index.backends.base import check_params, check_vectors
+from ternembed.index.backends.base import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    check_count,
+    check_params,
+    check_vectors,
+)
 from ternembed.index.precision import Precision, check_precision, pack_binary, unpack_binary
 
 _INT8_LEVELS = 127.0
@@ -31,14 +38,16 @@ class USearchHNSW:
         self,
         dimension: int,
         precision: Precision = "float32",
-        m: int = 32,
-        ef_construction: int = 80,
-        ef_search: int = 64,
+        m: int = HNSW_M,
+        ef_construction: int = HNSW_EF_CONSTRUCTION,
+        ef_search: int = HNSW_EF_SEARCH,
     ) -> None:
         from usearch.index import Index
 
         self.dimension, self.precision = int(dimension), check_precision(precision)
-        self.m, self.ef_construction = int(m), int(ef_construction)
+        self.m = check_count("m", m, minimum=2)
+        self.ef_construction = check_count("ef_construction", ef_construction)
+        check_count("ef_search", ef_search)
         metric = "hamming" if precision == "binary" else "ip"
         self.index = Index(
             ndim=self.dimension,
