@@ -7,7 +7,11 @@ suite never scores a text the student was trained on.
 
     python benchmarks/gcide_corpus.py --out runs/gcide/wordnet_plus_gcide.txt
 
-Writes the corpus (one text per line: WordNet texts first, then GCIDE) and ``<out>.json`` with counts.
+    python benchmarks/gcide_corpus.py --out runs/s9/wordnet_lemmas.txt --max-gcide 0 --lemma-lists
+
+Writes the corpus (one text per line: WordNet texts first, then GCIDE, then with ``--lemma-lists`` the
+lemma lists of WordNet's training synsets, shaped like wordnet-retrieval's lemma queries) and
+``<out>.json`` with counts.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import random
 from pathlib import Path
 
 from ternembed.data.gcide import definitions, drop_overlapping
-from ternembed.data.wordnet import evaluation_texts, training_texts
+from ternembed.data.wordnet import evaluation_texts, training_lemma_lists, training_texts
 from ternembed.distill.corpus import corpus_fingerprint
 
 
@@ -30,6 +34,11 @@ def main() -> None:
         "--ngram", type=int, default=8, help="drop GCIDE texts sharing this many words with eval texts"
     )
     parser.add_argument("--max-gcide", type=int, help="keep a seeded sample of at most N GCIDE texts")
+    parser.add_argument(
+        "--lemma-lists",
+        action="store_true",
+        help="append the training synsets' lemma lists ('dog, domestic dog')",
+    )
     args = parser.parse_args()
 
     wordnet = training_texts()
@@ -41,6 +50,9 @@ def main() -> None:
     if args.max_gcide is not None and args.max_gcide < len(gcide):
         gcide = random.Random(0).sample(gcide, args.max_gcide)
     texts = wordnet + gcide  # one line each: WordNet and cleaned GCIDE texts hold no newlines
+    taken = set(texts)
+    lemma_lists = [text for text in training_lemma_lists() if text not in taken] if args.lemma_lists else []
+    texts += lemma_lists
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(args.out.name + ".partial")
@@ -52,6 +64,7 @@ def main() -> None:
         "gcide_kept_after_overlap_filter": kept,
         "overlap_ngram": args.ngram,
         "gcide_used": len(gcide),
+        "lemma_lists": len(lemma_lists),
         "total": len(texts),
         "fingerprint": corpus_fingerprint(texts),
     }

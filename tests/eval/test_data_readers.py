@@ -12,6 +12,7 @@ from ternembed.data.wordnet import (
     load_synsets,
     parse_data_line,
     split_gloss,
+    training_lemma_lists,
     training_texts,
 )
 from ternembed.eval import wordnet_tasks
@@ -61,8 +62,9 @@ def test_split_is_stable_and_near_thirty_percent():
 
 def test_training_texts_never_contain_a_scored_text(tiny_wordnet):
     synsets = load_synsets()
-    training = {text.lower() for text in training_texts()}
-    assert training
+    lemma_lists = training_lemma_lists()
+    training = {text.lower() for text in [*training_texts(), *lemma_lists]}
+    assert lemma_lists and all(text.lower() in training for text in lemma_lists)
     retrieval = wordnet_tasks.build_retrieval(synsets, size="quick")
     topics = wordnet_tasks.build_topics(synsets, size="quick")
     pairs = wordnet_tasks.build_pairs(synsets, size="quick")

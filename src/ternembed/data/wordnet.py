@@ -194,3 +194,18 @@ def training_texts(root: str | os.PathLike | None = None, include_lemmas: bool =
             if text and text.lower() not in evaluation:
                 texts.setdefault(text, None)
     return list(texts)
+
+
+def training_lemma_lists(root: str | os.PathLike | None = None) -> list[str]:
+    """Each non-evaluation synset's lemmas joined by ", " (the form of wordnet-retrieval's lemma queries).
+
+    Deduplicated, in file order; lists that equal an evaluation text are dropped, as in
+    :func:`training_texts`.
+    """
+    evaluation = {text.lower() for text in evaluation_texts(root)}
+    lists: dict[str, None] = {}
+    for synset in load_synsets(root):
+        text = ", ".join(synset.lemmas)
+        if not is_evaluation_synset(synset.id) and text.lower() not in evaluation:
+            lists.setdefault(text, None)
+    return list(lists)
