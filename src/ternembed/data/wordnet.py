@@ -162,6 +162,11 @@ def is_evaluation_synset(synset_id: str) -> bool:
     return int.from_bytes(digest[:8], "big") < EVALUATION_FRACTION * 2**64
 
 
+def lemma_list(synset: Synset) -> str:
+    """The synset's lemmas joined by ", " ("dog, domestic dog, Canis familiaris"): a lemma query's text."""
+    return ", ".join(synset.lemmas)
+
+
 def synset_texts(synset: Synset) -> tuple[str, ...]:
     """Every text of a synset: its lemmas, its definition and its example sentences."""
     return (*synset.lemmas, synset.definition, *synset.examples)
@@ -205,7 +210,7 @@ def training_lemma_lists(root: str | os.PathLike | None = None) -> list[str]:
     evaluation = {text.lower() for text in evaluation_texts(root)}
     lists: dict[str, None] = {}
     for synset in load_synsets(root):
-        text = ", ".join(synset.lemmas)
+        text = lemma_list(synset)
         if not is_evaluation_synset(synset.id) and text.lower() not in evaluation:
             lists.setdefault(text, None)
     return list(lists)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ternembed.data.wordnet import Synset, is_evaluation_synset
+from ternembed.data.wordnet import Synset, is_evaluation_synset, lemma_list
 
 Size = Literal["full", "quick"]
 MASK = "___"
@@ -134,7 +134,7 @@ def build_retrieval(synsets: Sequence[Synset], size: Size = "full", seed: int = 
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, int]] = {}
     for synset in lemma_sources:
-        queries[f"lemmas-{synset.id}"] = ", ".join(synset.lemmas)
+        queries[f"lemmas-{synset.id}"] = lemma_list(synset)
         qrels[f"lemmas-{synset.id}"] = {synset.id: 1}
     for synset, masked in example_sources:
         queries[f"example-{synset.id}"] = rng.choice(masked)
