@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
+from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND, backend_options
 from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from ternembed.index.metrics import knn_recall, ranked_run, retrieval_metrics
 from ternembed.index.model_ref import encode_texts, load_model
@@ -41,8 +41,6 @@ SWEEPS: dict[str, tuple[str, tuple[int, ...]]] = {
     "faiss-ivf": ("nprobe", (1, 2, 4, 8, 16, 32, 64, 128, 256)),
 }
 """Search parameter swept per backend; faiss-flat (exact) has one operating point."""
-HNSW_BACKENDS = ("faiss-hnsw", "usearch")
-"""Backends built as HNSW graphs, which take ``m`` and ``ef_construction``."""
 RESCORE_VARIANTS: dict[str, tuple[tuple[bool, str], ...]] = {
     "float32": ((False, "codes"),),
     "int8": ((False, "codes"), (True, "codes")),
@@ -213,11 +211,8 @@ def bench_model(
     )
     with tempfile.TemporaryDirectory(prefix="bench-ann-") as scratch:
         for backend in settings.backends:
-            graph = (
-                {"m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction}
-                if backend in HNSW_BACKENDS
-                else {}
-            )
+            graph_options = {"m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction}
+            graph = {k: v for k, v in graph_options.items() if k in backend_options(backend)}
             for precision in sorted(settings.precisions, key=PRECISIONS.index):
                 index = SearchIndex.create(
                     model,

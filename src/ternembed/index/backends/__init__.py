@@ -23,6 +23,12 @@ def backend_class(name: str) -> type:
     return _CLASSES[name]
 
 
+def backend_options(name: str) -> tuple[str, ...]:
+    """Build and search options the backend ``name`` accepts (``m``, ``ef_construction``, ``nlist``, ...)."""
+    signature = inspect.signature(backend_class(name))
+    return tuple(option for option in signature.parameters if option not in ("dimension", "precision"))
+
+
 def create_backend(
     name: BackendName, dimension: int, precision: Precision, expected_count: int | None = None, **params: Any
 ) -> VectorBackend:
@@ -30,9 +36,7 @@ def create_backend(
     cls = backend_class(name)
     if cls is FaissIVF:
         params.setdefault("expected_count", expected_count)
-    accepted = [
-        option for option in inspect.signature(cls).parameters if option not in ("dimension", "precision")
-    ]
+    accepted = backend_options(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise ValueError(
@@ -51,5 +55,6 @@ __all__ = [
     "USearchHNSW",
     "VectorBackend",
     "backend_class",
+    "backend_options",
     "create_backend",
 ]

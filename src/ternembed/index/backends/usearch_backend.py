@@ -47,7 +47,6 @@ class USearchHNSW:
         self.dimension, self.precision = int(dimension), check_precision(precision)
         self.m = check_count("m", m, minimum=2)
         self.ef_construction = check_count("ef_construction", ef_construction)
-        check_count("ef_search", ef_search)
         metric = "hamming" if precision == "binary" else "ip"
         self.index = Index(
             ndim=self.dimension,
@@ -55,7 +54,7 @@ class USearchHNSW:
             dtype=_DTYPES[precision],
             connectivity=self.m,
             expansion_add=self.ef_construction,
-            expansion_search=int(ef_search),
+            expansion_search=check_count("ef_search", ef_search),
         )
 
     @property
