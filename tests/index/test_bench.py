@@ -8,7 +8,7 @@ import pytest
 
 from ternembed.cli.main import main
 from ternembed.index.bench import BenchSettings, run_bench
-from ternembed.index.metrics import knn_recall, retrieval_metrics
+from ternembed.index.metrics import bootstrap_ratio_interval, knn_recall, retrieval_metrics
 from ternembed.index.report import done_when_checks, pareto_frontier, write_report
 
 
@@ -20,6 +20,38 @@ def test_retrieval_metrics_follow_pytrec_eval():
     ndcg_q1 = 1 / 1.5849625007  # relevant at rank 2
     ndcg_q2 = 1 / (1 + 1 / 1.5849625007)  # one of two relevant, at rank 1
     assert metrics["ndcg_at_10"] == pytest.approx((ndcg_q1 + ndcg_q2) / 2, abs=1e-6)
+
+
+def test_retrieval_metrics_per_query_follows_qrels_order_and_counts_missing_queries_as_zero():
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 1}}
+    run = {"q2": {"b": 0.9}, "q1": {"x": 0.9, "a": 0.5}}
+    metrics = retrieval_metrics(run, qrels, k=10, per_query=True)
+    assert metrics["per_query_ndcg_at_10"] == pytest.approx([1 / 1.5849625007, 1.0, 0.0], abs=1e-6)
+    assert metrics["ndcg_at_10"] == pytest.approx(sum(metrics["per_query_ndcg_at_10"]) / 3, abs=1e-6)
+    assert "per_query_ndcg_at_10" not in retrieval_metrics(run, qrels, k=10)
+
+
+def test_bootstrap_ratio_interval_brackets_the_ratio_and_narrows_with_more_queries():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    teacher = rng.random(400)
+    student = teacher * 0.9 + rng.normal(0, 0.05, 400)
+    low, high = bootstrap_ratio_interval(student, teacher)
+    assert low < student.mean() / teacher.mean() < high
+    wide_low, wide_high = bootstrap_ratio_interval(student[:40], teacher[:40])
+    assert wide_high - wide_low > high - low
+    assert bootstrap_ratio_interval(teacher, teacher) == pytest.approx((1.0, 1.0))
+    assert bootstrap_ratio_interval(student, teacher) == (low, high)  # seeded: reproducible
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "message"),
+    [([1.0], [1.0, 2.0], "equally long"), ([], [], "non-empty"), ([1.0], [0.0], "all zero")],
+)
+def test_bootstrap_ratio_interval_refuses_unpaired_or_degenerate_input(numerator, denominator, message):
+    with pytest.raises(ValueError, match=message):
+        bootstrap_ratio_interval(numerator, denominator)
 
 
 def test_knn_recall_and_pareto_frontier():
@@ -59,6 +91,10 @@ def test_run_bench_with_a_baseline_and_write_report(tiny_model, other_tiny_model
     most_accurate = max(point["ndcg_at_10"] for point in hnsw["points"])
     assert checks[0]["value"] == pytest.approx(most_accurate / report["models"][1]["exact"]["ndcg_at_10"])
     assert "most accurate point" in checks[0]["detail"] and "x exact faiss-flat" in checks[0]["detail"]
+    low, high = checks[0]["interval"]
+    assert low <= checks[0]["value"] <= high and "95% bootstrap interval over the" in checks[0]["detail"]
+    assert all("per_query_ndcg_at_10" in point for point in hnsw["points"])
+    assert "per_query_ndcg_at_10" not in flat["points"][0]
     assert any("end-to-end query latency" in check["check"] for check in checks)
     paths = write_report(report, tmp_path / "report", command="ternembed bench-ann ...")
     assert json.loads(paths["json"].read_text())["checks"] == checks

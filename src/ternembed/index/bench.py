@@ -32,6 +32,7 @@ from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from ternembed.index.metrics import knn_recall, ranked_run, retrieval_metrics
 from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import PRECISIONS
+from ternembed.index.report import QUALITY_CHECK_BACKEND
 from ternembed.index.rescore_store import RescoreStore
 from ternembed.index.search_index import DEFAULT_RESCORE, SearchIndex
 
@@ -194,7 +195,8 @@ def bench_model(
     exact_index = SearchIndex.create(model, name, backend="faiss-flat", precision="float32")
     exact_index.add(doc_ids, corpus)
     exact_labels, exact_scores = exact_index.search_labels(queries, k)
-    exact = retrieval_metrics(ranked_run(query_ids, exact_labels, exact_scores, doc_ids), data.qrels, k)
+    exact_run = ranked_run(query_ids, exact_labels, exact_scores, doc_ids)
+    exact = retrieval_metrics(exact_run, data.qrels, k, per_query=True)
     say(f"exact search: nDCG@{k} {exact[f'ndcg_at_{k}']:.4f}")
 
     result = ModelBench(name, role, int(corpus.shape[1]), corpus_encode_s, exact, latency_ms={})
@@ -232,7 +234,12 @@ def bench_model(
                     folder = Path(scratch) / f"{backend}-{precision}-{rescore_from}"
                     searched = _with_rescore_store(index, rescore_from, corpus, folder)
                     for rescore in settings.rescore if rescored else (0,):
-                        points = sweep(searched, backend, rescore)
+                        keep_per_query = (backend, precision, rescore) == (
+                            QUALITY_CHECK_BACKEND,
+                            "float32",
+                            0,
+                        )
+                        points = sweep(searched, backend, rescore, keep_per_query)
                         best = summary_point(points)
                         result.configs.append(
                             {
@@ -283,6 +290,7 @@ def _sweep(
     index: SearchIndex,
     backend: str,
     rescore: int,
+    keep_per_query: bool,
     queries: np.ndarray,
     query_ids: Sequence[str],
     doc_ids: Sequence[str],
@@ -290,7 +298,10 @@ def _sweep(
     qrels: dict[str, dict[str, int]],
     settings: BenchSettings,
 ) -> list[dict[str, Any]]:
-    """Quality and single-query QPS at each value of the backend's search parameter; restores its defaults."""
+    """Quality and single-query QPS at each value of the backend's search parameter; restores its defaults.
+
+    ``keep_per_query`` keeps each point's per-query nDCG (for the quality check's bootstrap interval).
+    """
     defaults = index.get_params()
     param, values = SWEEPS.get(backend, (None, (None,)))
     points = []
@@ -298,7 +309,8 @@ def _sweep(
         params = {param: value} if param else {}
         index.set_params(**params, rescore=rescore)
         labels, scores = index.search_labels(queries, settings.k)
-        quality = retrieval_metrics(ranked_run(query_ids, labels, scores, doc_ids), qrels, settings.k)
+        run = ranked_run(query_ids, labels, scores, doc_ids)
+        quality = retrieval_metrics(run, qrels, settings.k, per_query=keep_per_query)
         timed = queries[: settings.timing_queries]
         start = time.perf_counter()
         for query in timed:
