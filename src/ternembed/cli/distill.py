@@ -80,6 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     run.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--keep-latent", action="store_true",
+                     help="also keep the student's latent weights (training/ in --out) for `ternembed soup`")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         threads=args.threads,
         progress=not args.no_progress,
+        keep_latent=args.keep_latent,
     )
     hooks = _image_hooks(args, settings)
     result = distill(distill_args, hooks.pop("config", config), **hooks)

@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "info",
     "eval",
     "distill",
+    "soup",
     "bench",
     "index",
     "search",

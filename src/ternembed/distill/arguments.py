@@ -55,6 +55,8 @@ class DistillArguments:
         resume: continue an interrupted run from its last checkpoint.
         threads: CPU threads per process (default: the idle cores, split between local processes).
         progress: show a progress bar.
+        keep_latent: also save the trainable student's latent weights (``training/`` in ``out``), which
+            :func:`ternembed.distill.soup.soup` averages across runs.
     """
 
     teacher: str
@@ -84,6 +86,7 @@ class DistillArguments:
     resume: bool = False
     threads: int | None = None
     progress: bool = True
+    keep_latent: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", tuple(str(p) for p in self.data))

@@ -33,6 +33,7 @@ from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidde
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
+from ternembed.distill.soup import save_latent
 from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
 
@@ -243,7 +244,13 @@ def distill(
             "device": str(device), "versions": _versions(),
         }  # fmt: skip
         saver = save_student or _save_student
-        out = folder.finish(lambda path: saver(student, path, config, run_config))
+
+        def write(path: Path) -> None:
+            saver(student, path, config, run_config)
+            if args.keep_latent:
+                save_latent(student, path)
+
+        out = folder.finish(write)
     else:
         out, final_eval = None, {}
     accelerator.wait_for_everyone()

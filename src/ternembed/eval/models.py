@@ -67,12 +67,17 @@ def model_folder(name_or_path: str | os.PathLike | None) -> Path | None:
 def weight_bytes(folder: str | os.PathLike) -> int:
     """Bytes of the weight files (``*.safetensors``, else ``*.bin``/``*.pt``) in a model folder, recursively.
 
-    Exported copies (``onnx/``, ``openvino/``) are not counted.
+    Exported copies (``onnx/``, ``openvino/``) and distillation state (``training/``) are not counted.
     """
+    from ternembed.io.info import NOT_MODEL_WEIGHTS
+
+    root = Path(folder)
     files = [
         path
-        for path in Path(folder).rglob("*")
-        if path.is_file() and path.suffix in WEIGHT_SUFFIXES and not {"onnx", "openvino"} & set(path.parts)
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.suffix in WEIGHT_SUFFIXES
+        and not set(NOT_MODEL_WEIGHTS) & set(path.relative_to(root).parts)
     ]
     safetensors = [path for path in files if path.suffix == ".safetensors"]
     return sum(path.stat().st_size for path in (safetensors or files))

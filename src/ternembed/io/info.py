@@ -19,6 +19,8 @@ from ternembed.io.manifest import Manifest
 from ternembed.io.validate import check_weights, read_manifest, weights_path
 
 FP32_BYTES = 4
+NOT_MODEL_WEIGHTS = ("onnx", "openvino", "training")
+"""Subfolders of a model folder whose files are not its weights: exported copies and distillation state."""
 SAFETENSORS_ALIGNMENT = 8
 
 
@@ -91,7 +93,11 @@ def inspect_folder(folder: str | os.PathLike) -> ModelInfo:
             weights += layer_weights
             scales.append(scale.flatten())
     all_scales = torch.cat(scales)
-    weights_bytes = sum(path.stat().st_size for path in root.rglob("*.safetensors"))
+    weights_bytes = sum(
+        path.stat().st_size
+        for path in root.rglob("*.safetensors")
+        if not set(NOT_MODEL_WEIGHTS) & set(path.relative_to(root).parts)
+    )
     fp32_bytes = fp32_safetensors_size(_float_shapes(manifest, stored_shapes))
     return ModelInfo(
         path=str(root),
