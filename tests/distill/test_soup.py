@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ternembed.distill.soup import LATENT_FILE, SOUP_FILE, SoupError, average_states
+from ternembed.distill.checkpoint import LATENT_FILE
+from ternembed.distill.soup import SOUP_FILE, SoupError, average_states
 
 FAST = ("--batch-size", "8", "--no-progress", "--eval-texts", "16", "--max-steps", "3", "--lr", "1e-3")
 SENTENCES = ["a dog runs in the park", "the stock market fell today", "how to bake bread"]

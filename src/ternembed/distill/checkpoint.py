@@ -2,7 +2,8 @@
 
 ``checkpoint/`` always holds one complete state. A new one is written to ``checkpoint.tmp/`` and
 renamed into place (the old one is first renamed to ``checkpoint.old/``), so a ``kill -9`` at any
-moment leaves either the new or the previous checkpoint readable.
+moment leaves either the new or the previous checkpoint readable. :func:`save_latent` writes a finished
+student's trainable state into its output folder (``distill --keep-latent``, for soups).
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ternembed.io.info import TRAINING_STATE_FOLDER
 
 CHECKPOINT_DIR = "checkpoint"
 MODEL_FILE = "student.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FILE = "trainer_state.json"
+LATENT_FILE = Path(TRAINING_STATE_FOLDER) / "latent_student.safetensors"
+"""The finished student's trainable state (latent weights, norms, biases) inside its output folder."""
 
 
 class CheckpointError(ValueError):
@@ -34,7 +40,7 @@ def save_checkpoint(
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     tensors, optimizer_meta = _flatten_optimizer_state(optimizer_state)
-    save_file({k: v.detach().contiguous().cpu() for k, v in model_state.items()}, temporary / MODEL_FILE)
+    save_file(_cpu_tensors(model_state), temporary / MODEL_FILE)
     save_file(tensors, temporary / OPTIMIZER_FILE)
     (temporary / STATE_FILE).write_text(json.dumps({**state, "optimizer": optimizer_meta}, indent=2))
     _fsync_folder(temporary)
@@ -45,6 +51,16 @@ def save_checkpoint(
     _fsync_folder(folder)
     shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def save_latent(student: nn.Module, folder: Path) -> None:
+    """Write the trainable ``student``'s state dict into ``folder`` as :data:`LATENT_FILE`."""
+    (folder / LATENT_FILE).parent.mkdir(parents=True, exist_ok=True)
+    save_file(_cpu_tensors(student.state_dict()), str(folder / LATENT_FILE))
+
+
+def _cpu_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().contiguous().cpu() for name, tensor in state.items()}
 
 
 def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]] | None:

@@ -17,14 +17,12 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from torch import nn
+from safetensors.torch import load_file
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
+from ternembed.distill.checkpoint import LATENT_FILE
 from ternembed.distill.run_folder import RUN_CONFIG_FILE
 
-LATENT_FILE = Path("training") / "latent_student.safetensors"
-"""The trainable student's state (latent weights, norms, biases), inside the run's folder."""
 SENTENCE_TRANSFORMERS_MODULES = "modules.json"
 """Marks a sentence-transformers folder: the text students that soups support."""
 SOUP_FILE = "soup.json"
@@ -33,13 +31,6 @@ SOUP_FILE = "soup.json"
 
 class SoupError(ValueError):
     """The runs cannot be averaged into one student."""
-
-
-def save_latent(student: nn.Module, folder: Path) -> None:
-    """Write the trainable ``student``'s state dict into ``folder`` as :data:`LATENT_FILE`."""
-    state = {name: tensor.detach().contiguous().cpu() for name, tensor in student.state_dict().items()}
-    (folder / LATENT_FILE).parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(folder / LATENT_FILE))
 
 
 def soup(runs: Sequence[str | os.PathLike], out: str | os.PathLike, overwrite: bool = False) -> Path:

@@ -27,13 +27,12 @@ from torch import nn
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.distill.arguments import DistillArguments
 from ternembed.distill.batching import StepPlan
-from ternembed.distill.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ternembed.distill.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, save_latent
 from ternembed.distill.corpus import corpus_fingerprint, load_texts
 from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidden_states
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
-from ternembed.distill.soup import save_latent
 from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
 

@@ -19,8 +19,10 @@ from ternembed.io.manifest import Manifest
 from ternembed.io.validate import check_weights, read_manifest, weights_path
 
 FP32_BYTES = 4
-NOT_MODEL_WEIGHTS = ("onnx", "openvino", "training")
-"""Subfolders of a model folder whose files are not its weights: exported copies and distillation state."""
+TRAINING_STATE_FOLDER = "training"
+"""Subfolder of a distilled model's folder holding training state (``distill --keep-latent``)."""
+NOT_MODEL_WEIGHTS = ("onnx", "openvino", TRAINING_STATE_FOLDER)
+"""Subfolders of a model folder whose files are not its weights: exported copies and training state."""
 SAFETENSORS_ALIGNMENT = 8
 
 
