@@ -62,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="temperature of the rkd and bank terms")  # fmt: skip
     training.add_argument("--bank-size", type=int, default=defaults["bank_size"],
                           help="training texts embedded by the teacher as the bank term's bank")  # fmt: skip
+    training.add_argument("--ema", type=float, default=defaults["ema_decay"], metavar="DECAY",
+                          help="replace the latent weights at the end by their moving average with this "
+                               "decay, e.g. 0.99 (default 0: off)")  # fmt: skip
     training.add_argument("--bf16", action="store_true", help="bf16 autocast for teacher and student")
     training.add_argument("--seed", type=int, default=defaults["seed"])
     quant = parser.add_argument_group("ternarization")
@@ -127,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=not args.no_progress,
         keep_latent=args.keep_latent,
+        ema_decay=args.ema,
     )
     hooks = _image_hooks(args, settings)
     result = distill(distill_args, hooks.pop("config", config), **hooks)

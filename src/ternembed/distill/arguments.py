@@ -14,7 +14,7 @@ LR_SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine")
 TRAINING_FIELDS = (
     "teacher", "data", "text_field", "max_texts", "epochs", "max_steps", "batch_size", "grad_accum",
     "max_seq_length", "lr", "lr_schedule", "warmup_ratio", "weight_decay", "max_grad_norm", "loss",
-    "rkd_temperature", "bank_size", "seed", "bf16", "eval_texts",
+    "rkd_temperature", "bank_size", "seed", "bf16", "eval_texts", "ema_decay",
 )  # fmt: skip
 """Fields that must not change when a run is resumed (they change what is trained)."""
 
@@ -55,6 +55,8 @@ class DistillArguments:
         resume: continue an interrupted run from its last checkpoint.
         threads: CPU threads per process (default: the idle cores, split between local processes).
         progress: show a progress bar.
+        ema_decay: decay of an exponential moving average of the latent weights that replaces them at the
+            end (0 turns it off; see :mod:`ternembed.distill.averaging`).
         keep_latent: also save the trainable student's latent weights (``training/`` in ``out``), which
             :func:`ternembed.distill.soup.soup` averages across runs.
     """
@@ -87,6 +89,7 @@ class DistillArguments:
     threads: int | None = None
     progress: bool = True
     keep_latent: bool = False
+    ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", tuple(str(p) for p in self.data))
@@ -108,6 +111,8 @@ class DistillArguments:
             raise ArgumentError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ArgumentError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise ArgumentError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not self.rkd_temperature > 0:
             raise ArgumentError(f"rkd_temperature must be positive, got {self.rkd_temperature}")
         LossSpec.parse(self.loss)

@@ -26,6 +26,7 @@ from torch import nn
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.distill.arguments import DistillArguments
+from ternembed.distill.averaging import LatentEMA, split_checkpoint_state
 from ternembed.distill.batching import StepPlan
 from ternembed.distill.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, save_latent
 from ternembed.distill.corpus import corpus_fingerprint, load_texts
@@ -143,13 +144,17 @@ def distill(
     student.requires_grad_(True)
     parameters = [p for p in student.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=args.weight_decay)
+    ema = LatentEMA(student, args.ema_decay) if args.ema_decay > 0 else None
 
     start_step, train_seconds, items_seen, history = 0, 0.0, 0, []
     checkpoint = load_checkpoint(folder.partial) if args.resume else None
     if checkpoint is not None:
         model_state, optimizer_state, state = checkpoint
         _check_resumable(state, args, config, fingerprint, world)
+        model_state, shadows = split_checkpoint_state(model_state)
         student.load_state_dict(model_state)
+        if ema is not None:
+            ema.restore(shadows)
         optimizer.load_state_dict(optimizer_state)
         start_step, train_seconds, history = state["step"], state["train_seconds"], state["history"]
         items_seen = state["items_seen"]
@@ -174,6 +179,9 @@ def distill(
         metrics = {"step": step, **fidelity(teacher_eval, student_eval)}
         history.append(metrics)
         return metrics
+
+    def model_state() -> dict[str, torch.Tensor]:
+        return {**student.state_dict(), **(ema.checkpoint_state() if ema is not None else {})}
 
     def state(step: int) -> dict[str, Any]:
         return {
@@ -213,6 +221,8 @@ def distill(
             accelerator.clip_grad_norm_(parameters, args.max_grad_norm)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        if ema is not None:
+            ema.update(step)
         session_seconds += time.perf_counter() - started
         train_seconds += time.perf_counter() - started
         done = step + 1
@@ -226,13 +236,15 @@ def distill(
             progress.write(_format_metrics(evaluate(done), loss_terms))
         if args.save_every and done % args.save_every == 0 and done < total_steps:
             if main:
-                save_checkpoint(folder.partial, student.state_dict(), optimizer.state_dict(), state(done))
+                save_checkpoint(folder.partial, model_state(), optimizer.state_dict(), state(done))
             accelerator.wait_for_everyone()
     progress.close()
 
     items_per_second = items_seen / train_seconds if train_seconds > 0 else 0.0
     if main:
-        save_checkpoint(folder.partial, student.state_dict(), optimizer.state_dict(), state(total_steps))
+        save_checkpoint(folder.partial, model_state(), optimizer.state_dict(), state(total_steps))
+        if ema is not None:
+            ema.copy_to_module()
         final_eval = evaluate(total_steps)
         _log(main, f"trained {total_steps} steps in {train_seconds:.1f} s ({items_per_second:.1f} items/s); "
              + _format_metrics(final_eval, {}))  # fmt: skip
