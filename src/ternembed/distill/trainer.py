@@ -251,7 +251,8 @@ def distill(
         run_config = {
             **state(total_steps), "items_per_second": items_per_second, "final_eval": final_eval,
             "corpus": {"items": len(items), "train_items": len(train_items), "held_out_items": len(eval_items),
-                       "fingerprint": fingerprint, "data": list(args.data) or "wordnet training_texts"},
+                       "fingerprint": fingerprint, "data": list(args.data) or "wordnet training_texts",
+                       "built_corpora": _corpus_manifests(args.data)},
             "device": str(device), "versions": _versions(),
         }  # fmt: skip
         saver = save_student or _save_student
@@ -266,6 +267,19 @@ def distill(
         out, final_eval = None, {}
     accelerator.wait_for_everyone()
     return DistillResult(out, total_steps, train_seconds, items_per_second, final_eval, student)
+
+
+def _corpus_manifests(paths: Sequence[str]) -> dict[str, str]:
+    """Fingerprints of the ``ternembed corpus`` files among ``paths`` (from the manifest beside each)."""
+    found = {}
+    for path in paths:
+        manifest = Path(path).with_suffix(".json")
+        if Path(path).suffix == ".txt" and manifest.is_file():
+            try:
+                found[str(path)] = json.loads(manifest.read_text())["fingerprint"]
+            except (ValueError, KeyError, TypeError):
+                continue
+    return found
 
 
 def load_teacher(name_or_path: str) -> nn.Module:

@@ -57,6 +57,7 @@ def summary(report: EvalReport) -> dict[str, Any]:
             "main_score": round(main_scores(result)["main_score"], DIGITS),
             "metrics": _key_metrics(result),
             "evaluation_time_s": round(result.get("evaluation_time") or 0.0, 1),
+            "domain": task.domain,
         }
         if report.baseline is not None:
             base = report.baseline.task_results[task.name]
@@ -82,7 +83,41 @@ def summary(report: EvalReport) -> dict[str, Any]:
             data["size_ratio"] = round(report.model.weight_bytes / report.baseline.weight_bytes, 4)
         data["throughput_ratio"] = round(report.model.texts_per_second / report.baseline.texts_per_second, 3)
         data["fidelity"] = {key: round(value, DIGITS) for key, value in (report.fidelity or {}).items()}
+    data["domain_averages"] = _domain_averages(tasks)
     return data
+
+
+def _domain_averages(tasks: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per domain (in-domain, out-of-domain, other): average main score, the baseline's, and % kept."""
+    averages = {}
+    for domain in sorted({t["domain"] for t in tasks}):
+        members = [t for t in tasks if t["domain"] == domain]
+        entry: dict[str, float | None] = {
+            "tasks": len(members), "average_main_score": round(sum(t["main_score"] for t in members) / len(members), DIGITS)
+        }  # fmt: skip
+        if all("baseline_main_score" in t for t in members):
+            base = round(sum(t["baseline_main_score"] for t in members) / len(members), DIGITS)
+            entry["baseline_average_main_score"] = base
+            entry["average_kept_percent"] = _kept(entry["average_main_score"], base)
+        averages[domain] = entry
+    return averages
+
+
+def _average_rows(data: dict[str, Any], has_baseline: bool) -> list[tuple[str, str, str, str]]:
+    """(label, model average, baseline average, kept %) for each domain when there are several, then overall."""
+    rows = []
+    domains = data.get("domain_averages", {})
+    entries = [(f"average ({name})", entry) for name, entry in domains.items()] if len(domains) > 1 else []
+    overall = {"average_main_score": data["average_main_score"]}
+    if has_baseline:
+        overall |= {"baseline_average_main_score": data["baseline_average_main_score"],
+                    "average_kept_percent": data["average_kept_percent"]}  # fmt: skip
+    for label, entry in [*entries, ("average", overall)]:
+        kept = entry.get("average_kept_percent")
+        base = entry.get("baseline_average_main_score")
+        rows.append((label, f"{entry['average_main_score']:.4f}", f"{base:.4f}" if base is not None else "n/a",
+                     f"{kept:.1f}" if kept else "n/a"))  # fmt: skip
+    return rows
 
 
 def _megabytes(value: int | None) -> str:
@@ -103,11 +138,8 @@ def table(data: dict[str, Any]) -> str:
             ]
         rows.append(row)
     if data["tasks"]:
-        row = ["average", "main_score", f"{data['average_main_score']:.4f}"]
-        if has_baseline:
-            kept = data["average_kept_percent"]
-            row += [f"{data['baseline_average_main_score']:.4f}", f"{kept:.1f}" if kept else "n/a"]
-        rows.append(row)
+        for label, model, base, kept in _average_rows(data, has_baseline):
+            rows.append([label, "main_score", model] + ([base, kept] if has_baseline else []))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
@@ -147,11 +179,8 @@ def markdown(data: dict[str, Any], command: str | None = None) -> str:
             row += f" {task['baseline_main_score']:.4f} | {kept} |"
         lines.append(row + f" {others} |")
     if data["tasks"]:
-        row = f"| **average** | main_score | {data['average_main_score']:.4f} |"
-        if has_baseline:
-            kept = data["average_kept_percent"]
-            row += f" {data['baseline_average_main_score']:.4f} | {f'{kept:.1f}' if kept else 'n/a'} |"
-        lines.append(row + " |")
+        for label, model, base, kept in _average_rows(data, has_baseline):
+            lines.append(f"| **{label}** | main_score | {model} |" + (f" {base} | {kept} |" if has_baseline else "") + " |")
     lines += ["", "| model | weights | dim | inputs/s |", "|---|---|---|---|"]
     for key in ("model", "baseline") if has_baseline else ("model",):
         model = data[key]

@@ -17,20 +17,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ternembed.data.wordnet import load_synsets
-from ternembed.eval import wordnet_tasks
+from ternembed.eval import manual_tasks, wordnet_tasks
 from ternembed.eval.user_data import EvalDataError, read_beir_folder, read_classification_csv, read_sts_csv
 from ternembed.eval.wordnet_tasks import RetrievalData, Size
 
 Modality = Literal["text", "image"]
+Domain = Literal["in-domain", "out-of-domain", "other"]
 WORDNET_REVISION = "wordnet-3.0-eval-split-v1"
+MANUALS_REVISION = "manpages-6.03-linux-doc-6.1-heldout-v1"
 TEXT_SUITE = (
     "wordnet-retrieval",
     "wordnet-topics",
     "wordnet-clustering",
     "wordnet-pairs",
     "wordnet-similarity",
+    "manpages-retrieval",
+    "kernel-docs-retrieval",
+    "kernel-docs-topics",
 )
-"""The built-in text tasks, run by default on a text model."""
+"""The built-in text tasks, run by default on a text model: WordNet (the default training text's
+source, in-domain) and technical documentation no training corpus holds (out-of-domain)."""
 
 
 class UnknownTaskError(ValueError):
@@ -49,6 +55,7 @@ class BuiltinTask:
     modality: Modality
     main_score: str
     description: str
+    domain: Domain = "in-domain"
 
 
 BUILTIN_TASKS = {
@@ -91,6 +98,30 @@ BUILTIN_TASKS = {
             "taxonomy distance, not human judgement. Spearman of cosine similarity.",
         ),
         BuiltinTask(
+            "manpages-retrieval",
+            "text",
+            "ndcg_at_10",
+            "Linux manual pages (Debian manpages, manpages-dev; sections 2-7), held-out half: query = a page's "
+            "one-line NAME summary, corpus = the pages' DESCRIPTION sections (first 256 words). nDCG@10.",
+            "out-of-domain",
+        ),
+        BuiltinTask(
+            "kernel-docs-retrieval",
+            "text",
+            "ndcg_at_10",
+            "Linux kernel documentation (Debian linux-doc), held-out half: query = a section heading of 3+ "
+            "words no other section shares, corpus = section texts (first 256 words). nDCG@10.",
+            "out-of-domain",
+        ),
+        BuiltinTask(
+            "kernel-docs-topics",
+            "text",
+            "accuracy",
+            "Linux kernel documentation sections -> their top-level folder (the 10 largest, e.g. networking, "
+            "filesystems); mteb protocol (logistic regression on embeddings). Accuracy.",
+            "out-of-domain",
+        ),
+        BuiltinTask(
             "fashion-mnist",
             "image",
             "accuracy",
@@ -109,6 +140,8 @@ class EvalTask:
     main_score: str
     run: Callable[[Any, int], dict[str, Any]]
     """``run(model, batch_size)`` -> the result in mteb's ``TaskResult`` layout (a dict)."""
+    domain: Domain = "other"
+    """Built-in tasks say whether the default training text's source is theirs; user data is "other"."""
 
 
 def list_tasks() -> list[BuiltinTask]:
@@ -143,10 +176,24 @@ def _mteb_eval_task(task: Any) -> EvalTask:
 
 
 def _builtin(name: str, size: Size) -> EvalTask:
+    task = _builtin_task(name, size)
+    task.domain = BUILTIN_TASKS[name].domain
+    return task
+
+
+def _builtin_task(name: str, size: Size) -> EvalTask:
     from ternembed.eval import mteb_tasks
     from ternembed.eval.image_tasks import FashionMnistTask
 
     info = BUILTIN_TASKS[name]
+    manuals = {
+        "manpages-retrieval": (mteb_tasks.retrieval_task, manual_tasks.build_manpage_retrieval),
+        "kernel-docs-retrieval": (mteb_tasks.retrieval_task, manual_tasks.build_kernel_retrieval),
+        "kernel-docs-topics": (mteb_tasks.classification_task, manual_tasks.build_kernel_topics),
+    }
+    if name in manuals:
+        factory, builder = manuals[name]
+        return _mteb_eval_task(factory(name, partial(builder, size), info.description, f"{MANUALS_REVISION}-{size}"))
     revision = f"{WORDNET_REVISION}-{size}"
     if name == "wordnet-retrieval":
         loader = partial(load_retrieval_data, name, size)
