@@ -73,7 +73,7 @@ def test_retrieval_tasks_score_only_held_out_documents(documentation):
     data = manual_tasks.build_manpage_retrieval(size="quick")
     held_titles = {p.title for p in manuals.manual_pages() if manuals.is_held_out(p.key)}
     assert data.queries and set(data.queries.values()) <= held_titles
-    for qid, relevant in data.qrels.items():
+    for relevant in data.qrels.values():
         (doc_id,) = relevant
         assert doc_id in data.corpus
     kernel = manual_tasks.build_kernel_retrieval(size="quick")
