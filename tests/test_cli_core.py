@@ -37,8 +37,10 @@ def test_quantize_then_info(tiny_st_dir, tmp_path, capsys):
         ["quantize", tiny_st_dir, "--out", str(out), "--granularity", "group:16", "--storage", "base3"]
         + ["--embeddings", "int4", "--threshold", "paper"]
     )
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert code == 0
+    assert "not usable as is" in captured.err and "ternembed distill" in captured.err
     assert "code bits/weight    1.6" in printed
     assert "mean cosine to the original model (300 built-in sentences):" in printed
     info = info_json(out, capsys)

@@ -151,3 +151,19 @@ def test_a_custom_saver_writes_the_output_folder(tiny_st_dir, corpus_file, tmp_p
                             batch_size=8, progress=False)  # fmt: skip
     result = distill(args, save_student=save_marker)
     assert json.loads((result.out / "marker.json").read_text()) == {"steps": 1, "kind": "SentenceTransformer"}
+
+
+def test_student_keeps_the_teachers_max_seq_length_when_training_texts_are_cut(
+    tiny_st_dir, corpus_file, tmp_path, run_cli
+):
+    from sentence_transformers import SentenceTransformer
+
+    from ternembed.io import load
+
+    out = tmp_path / "short"
+    code, err = run_cli("distill", tiny_st_dir, "--out", out, "--data", corpus_file, "--max-steps", "1",
+                        "--max-seq-length", "16", *FAST)  # fmt: skip
+    assert code == 0, err
+    teacher_length = SentenceTransformer(tiny_st_dir).max_seq_length
+    assert teacher_length == 48 and load(out).max_seq_length == teacher_length
+    assert json.loads((out / RUN_CONFIG_FILE).read_text())["arguments"]["max_seq_length"] == 16

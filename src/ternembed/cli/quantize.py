@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ternembed.config import ACTIVATION_MODES, EMBEDDING_PRECISIONS, STORAGE_FORMATS, THRESHOLD_RULES
 
+NOT_USABLE_NOTE = (
+    "note: ternarized without training, this model is not usable as is (its embeddings are far from the "
+    "original's, cosine about 0.5 on a MiniLM); train it back with `ternembed distill {model} --out DIR`"
+)
 NAME = "quantize"
 HELP = "Ternarize a text or image encoder, pack it and save it to a folder (no training)."
 
@@ -94,4 +99,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(inspect_folder(folder)))
     if quality is not None:
         print(f"\nmean cosine to the original model (300 built-in sentences): {quality[FIDELITY_METRIC]:.4f}")
+    print(NOT_USABLE_NOTE.format(model=args.model), file=sys.stderr)
     return 0

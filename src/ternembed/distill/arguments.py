@@ -37,7 +37,8 @@ class DistillArguments:
         max_steps: optimizer steps to run; wraps around the corpus as needed.
         batch_size: items per forward pass on each process.
         grad_accum: forward passes per optimizer step.
-        max_seq_length: texts are truncated to this many tokens.
+        max_seq_length: training texts are truncated to this many tokens (the student keeps the teacher's
+            own maximum sequence length).
         lr: peak learning rate of AdamW.
         lr_schedule: after linear warm-up: ``constant``, ``linear`` decay to 0 or ``cosine`` decay to 0.
         warmup_ratio: share of the steps spent warming up.

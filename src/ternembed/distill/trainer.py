@@ -33,6 +33,7 @@ from ternembed.distill.corpus import corpus_fingerprint, load_texts
 from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidden_states
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
+from ternembed.distill.progress_log import ProgressLog
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
 from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
@@ -117,8 +118,7 @@ def distill(
 
     teacher = teacher if teacher is not None else load_teacher(args.teacher)
     _check_full_precision(teacher, args.teacher)
-    if encoder is None:
-        teacher.max_seq_length = args.max_seq_length
+    if encoder is None:  # training texts are cut to args.max_seq_length; the student keeps the teacher's
         encoder = TextBatchEncoder(teacher, args.max_seq_length)
     if items is None:
         items = load_texts(args.data, args.text_field, args.max_texts, args.seed)
@@ -194,6 +194,7 @@ def distill(
     _log(main, f"distilling {len(train_items)} items for {total_steps} steps on {world} x {device}"
          + (f" ({threads} threads)" if device.type == "cpu" else ""))  # fmt: skip
     progress = _progress_bar(total_steps, start_step, main and args.progress)
+    log = ProgressLog(total_steps, start_step, periodic=not args.progress, write=lambda line: _log(main, line))
     session_items, session_seconds = 0, 0.0
     for step in range(start_step, total_steps):
         for group in optimizer.param_groups:
@@ -232,6 +233,7 @@ def distill(
             items_s=f"{session_items / session_seconds:.0f}",
             refresh=False,
         )
+        log.step(done, session_items / session_seconds)
         if main and args.eval_every and done % args.eval_every == 0 and done < total_steps:
             progress.write(_format_metrics(evaluate(done), loss_terms))
         if args.save_every and done % args.save_every == 0 and done < total_steps:
