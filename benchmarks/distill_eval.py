@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 
-def evaluate_models(pairs: list[str], out: Path, size: str) -> None:
+def evaluate_models(pairs: list[str], out: Path, size: str, tasks: list[str] | None = None) -> None:
     from ternembed.eval.models import load_model
     from ternembed.eval.runner import evaluate, main_scores
 
@@ -26,7 +26,7 @@ def evaluate_models(pairs: list[str], out: Path, size: str) -> None:
         if target.exists():
             continue
         started = time.time()
-        report = evaluate(load_model(model_name), model_name, size=size, log=print)
+        report = evaluate(load_model(model_name), model_name, tasks, size=size, log=print)
         scores = {
             name: main_scores(result)["main_score"] for name, result in report.model.task_results.items()
         }
@@ -64,10 +64,11 @@ def main() -> None:
     parser.add_argument("models", nargs="*", metavar="LABEL=MODEL")
     parser.add_argument("--out", required=True)
     parser.add_argument("--size", default="full", choices=("full", "quick"))
+    parser.add_argument("--tasks", default=None, help="comma-separated tasks (default: the built-in text suite)")
     parser.add_argument("--table", nargs="*", metavar="LABEL", help="print the table (rows in this order)")
     args = parser.parse_args()
     if args.models:
-        evaluate_models(args.models, Path(args.out), args.size)
+        evaluate_models(args.models, Path(args.out), args.size, args.tasks.split(",") if args.tasks else None)
     if args.table is not None:
         print(table(Path(args.out), args.table))
 

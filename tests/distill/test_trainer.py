@@ -167,3 +167,23 @@ def test_student_keeps_the_teachers_max_seq_length_when_training_texts_are_cut(
     teacher_length = SentenceTransformer(tiny_st_dir).max_seq_length
     assert teacher_length == 48 and load(out).max_seq_length == teacher_length
     assert json.loads((out / RUN_CONFIG_FILE).read_text())["arguments"]["max_seq_length"] == 16
+
+
+def test_eval_scores_the_student_beside_the_teacher_on_user_data(tiny_st_dir, corpus_file, tmp_path, capsys):
+    from ternembed.cli.main import main
+
+    sts = tmp_path / "pairs.csv"
+    rows = [f"a cat sat on mat {i},a cat sits on a mat {i},{i % 5}" for i in range(20)]
+    sts.write_text("sentence1,sentence2,score\n" + "\n".join(rows) + "\n")
+    code = main(["distill", tiny_st_dir, "--out", str(tmp_path / "o"), "--data", corpus_file, "--max-steps", "1",
+                 "--eval", str(sts), *FAST])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "pairs" in printed and "kept %" in printed and "cosine_spearman" in printed
+
+
+def test_eval_on_a_missing_path_fails_before_training(tiny_st_dir, corpus_file, tmp_path, run_cli):
+    code, err = run_cli("distill", tiny_st_dir, "--out", tmp_path / "o", "--data", corpus_file,
+                        "--eval", tmp_path / "nope.csv", *FAST)  # fmt: skip
+    assert code == 2 and "--eval" in err and "no such file" in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+from pathlib import Path
 from typing import Any
 
 NAME = "distill"
@@ -84,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     run.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--eval", metavar="BEIR_DIR|CSV", default=None,
+                     help="at the end, score the student beside the teacher on your data: a BEIR folder, an "
+                          "STS CSV or a classification CSV (see `ternembed eval`); default: none")  # fmt: skip
     run.add_argument("--keep-latent", action="store_true",
                      help="also keep the student's latent weights (training/ in --out) for `ternembed soup`")  # fmt: skip
 
@@ -133,13 +138,33 @@ def run(args: argparse.Namespace) -> int:
         keep_latent=args.keep_latent,
         ema_decay=args.ema,
     )
+    if args.eval is not None:
+        from ternembed.eval.tasks import resolve_task
+
+        if not Path(args.eval).expanduser().exists():
+            raise CliError(f"--eval {args.eval}: no such file or folder (a BEIR folder or a CSV)")
+        resolve_task(args.eval)  # a malformed CSV header fails now, not after training
     hooks = _image_hooks(args, settings)
     result = distill(distill_args, hooks.pop("config", config), **hooks)
     if result.out is not None:
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.final_eval.items() if k != "step")
         print(f"saved {result.out} ({result.steps} steps, {result.train_seconds:.0f} s, "
               f"{result.items_per_second:.1f} texts/s{'; held-out ' + metrics if metrics else ''})")  # fmt: skip
+        if args.eval is not None:
+            _evaluate_on_user_data(result.out, args.model, args.eval)
     return 0
+
+
+def _evaluate_on_user_data(student: Path, teacher: str, data: str) -> None:
+    """Print the student's scores beside the teacher's on the user's own evaluation data."""
+    from ternembed.eval.models import load_model
+    from ternembed.eval.report import summary, table
+    from ternembed.eval.runner import evaluate
+
+    print(f"evaluating {student} beside {teacher} on {data} ...", file=sys.stderr, flush=True)
+    report = evaluate(load_model(str(student)), str(student), [data], baseline=load_model(teacher),
+                      baseline_name=teacher)  # fmt: skip
+    print(table(summary(report)))
 
 
 def _image_hooks(args: argparse.Namespace, settings: dict[str, str]) -> dict[str, Any]:

@@ -39,6 +39,8 @@ from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
 
 EVAL_BATCH_SIZE = 64
+CHECKPOINT_SECONDS = 300.0
+"""A checkpoint is also written when this long has passed since the last one, whatever --save-every says."""
 
 StudentSaver = Callable[[nn.Module, Path, TernaryConfig, dict[str, Any]], None]
 """``saver(student, folder, config, run_config)``: writes the finished student and its run config."""
@@ -196,6 +198,7 @@ def distill(
     progress = _progress_bar(total_steps, start_step, main and args.progress)
     log = ProgressLog(total_steps, start_step, periodic=not args.progress, write=lambda line: _log(main, line))
     session_items, session_seconds = 0, 0.0
+    last_save = time.monotonic()
     for step in range(start_step, total_steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, total_steps, args)
@@ -236,9 +239,12 @@ def distill(
         log.step(done, session_items / session_seconds)
         if main and args.eval_every and done % args.eval_every == 0 and done < total_steps:
             progress.write(_format_metrics(evaluate(done), loss_terms))
-        if args.save_every and done % args.save_every == 0 and done < total_steps:
+        by_steps = args.save_every and done % args.save_every == 0
+        by_time = args.save_every and world == 1 and time.monotonic() - last_save > CHECKPOINT_SECONDS
+        if (by_steps or by_time) and done < total_steps:  # several processes agree on steps, not on clocks
             if main:
                 save_checkpoint(folder.partial, model_state(), optimizer.state_dict(), state(done))
+                last_save = time.monotonic()
             accelerator.wait_for_everyone()
     progress.close()
 
