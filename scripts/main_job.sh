@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the default model: set up, distill a ternary all-MiniLM-L6-v2 from the original on
-# unlabeled WordNet text, then evaluate it beside the full-precision teacher and print the table.
+# unlabeled general text (the default corpus, built once and cached), then evaluate it beside the
+# full-precision teacher and print the table.
 # A finished student in runs/minilm-ternary is reused; an interrupted one resumes from its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."

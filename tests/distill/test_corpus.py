@@ -49,10 +49,36 @@ def test_max_texts_is_a_seeded_sample(tmp_path):
     assert corpus_fingerprint(first) != corpus_fingerprint(first[::-1])
 
 
-def test_default_corpus_is_wordnet_training_texts():
-    from ternembed.data.wordnet import training_texts
+def test_default_corpus_is_the_general_corpus_built_once_and_cached(tmp_path, monkeypatch):
+    from ternembed.data import general_corpus
 
-    assert load_texts(None, max_texts=5, seed=0)[0] in set(training_texts())
+    texts = [f"text number {i}" for i in range(60)]
+    builds = []
+
+    def build(max_texts=None, seed=0):
+        builds.append(max_texts)
+        return texts, general_corpus.CorpusReport(sources={"titles": len(texts)})
+
+    monkeypatch.setenv("TERNEMBED_CACHE", str(tmp_path))
+    monkeypatch.setattr(general_corpus, "build", build)
+    first = load_texts(None, max_texts=5, seed=3)
+    assert load_texts(None, max_texts=5, seed=3) == first and builds == [None]
+    cached = tmp_path / "general-corpus-v1.txt"
+    assert first == load_texts([cached], max_texts=5, seed=3)  # the default is exactly --data CACHED
+    manifest = json.loads(cached.with_suffix(".json").read_text())
+    assert manifest["texts"] == 60 and manifest["fingerprint"] == corpus_fingerprint(texts)
+
+
+def test_default_corpus_without_sources_says_what_to_install(tmp_path, monkeypatch):
+    from ternembed.data import general_corpus
+
+    monkeypatch.setenv("TERNEMBED_CACHE", str(tmp_path))
+    monkeypatch.setattr(
+        general_corpus, "build", lambda max_texts=None, seed=0: ([], general_corpus.CorpusReport())
+    )
+    with pytest.raises(CorpusError, match="wordnet-base, manpages and linux-doc"):
+        load_texts(None)
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Layout, one job per module:
 
 - :mod:`~ternembed.distill.corpus` reads unlabeled texts (files, folders, saved datasets, or the
-  default WordNet corpus).
+  default general corpus, :mod:`~ternembed.distill.default_corpus`).
 - :mod:`~ternembed.distill.encoders` holds the **batch encoder** seam (see below).
 - :mod:`~ternembed.distill.losses` holds the loss terms and the ``"hidden:1,cos:1"`` spec parser.
 - :mod:`~ternembed.distill.batching` plans length-bucketed batches and shards them across ranks.

@@ -30,7 +30,7 @@ class DistillArguments:
     Attributes:
         teacher: model name or folder of the full-precision teacher.
         out: output folder of the frozen student.
-        data: corpus paths; empty means the default WordNet corpus.
+        data: corpus paths; empty means the default general corpus (built once and cached).
         text_field: column/key of the text in .jsonl, .csv, .parquet and datasets.
         max_texts: use a seeded sample of at most this many texts (default corpus: 50,000).
         epochs: passes over the training texts (ignored when ``max_steps`` is set).

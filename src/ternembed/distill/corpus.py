@@ -1,7 +1,7 @@
 """Unlabeled training inputs: texts from .txt/.jsonl/.csv/.parquet files, folders, or saved datasets.
 
-Without ``--data`` the default corpus is WordNet glosses and examples of the synsets the evaluation
-suite never scores on (:func:`ternembed.data.wordnet.training_texts`).
+Without ``--data`` the default corpus is the general corpus of definitions, manuals, info pages, code
+comments and titles with every evaluation text excluded (:mod:`ternembed.distill.default_corpus`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ternembed.data.jsonl import iter_json_objects
 
 DEFAULT_CORPUS_TEXTS = 50_000
 """Texts sampled from the default corpus unless ``max_texts`` says otherwise: one epoch of them is
-the measured sweet spot for a 2-core CPU (see docs/results/distill.md)."""
+what a 2-core CPU trains in about half an hour (see docs/RESULTS.md)."""
 
 FILE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 """Corpus files we read; a folder contributes every such file below it, in sorted order."""
@@ -39,7 +39,8 @@ def load_texts(
 
     Args:
         paths: files or folders (see :data:`FILE_SUFFIXES`) or folders written by
-            ``datasets.Dataset.save_to_disk``; None or empty means the default WordNet corpus.
+            ``datasets.Dataset.save_to_disk``; None or empty means the default corpus
+            (:func:`~ternembed.distill.default_corpus.default_corpus_path`, built once and cached).
         text_field: column or key holding the text in .jsonl, .csv, .parquet and datasets.
         max_texts: keep a seeded random sample of at most this many texts (default corpus:
             :data:`DEFAULT_CORPUS_TEXTS`).
@@ -47,12 +48,13 @@ def load_texts(
     """
     if max_texts is not None and max_texts <= 0:
         raise CorpusError(f"max_texts must be positive, got {max_texts}")
-    if paths:
-        texts = [text for path in paths for text in _read_path(Path(path), text_field)]
-        source = ", ".join(str(p) for p in paths)
-    else:
-        texts, source = _default_corpus(), "the default WordNet corpus"
+    if not paths:
+        from ternembed.distill.default_corpus import default_corpus_path
+
+        paths, text_field = [default_corpus_path()], "text"
         max_texts = max_texts or DEFAULT_CORPUS_TEXTS
+    texts = [text for path in paths for text in _read_path(Path(path), text_field)]
+    source = ", ".join(str(p) for p in paths)
     texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
     if not texts:
         raise CorpusError(f"{source} holds no non-empty texts; pass --data with at least one line of text")
@@ -71,16 +73,6 @@ def corpus_fingerprint(items: Sequence[Any]) -> str:
         data = item.encode("utf-8") if isinstance(item, str) else np.asarray(item).tobytes()
         digest.update(data + b"\0")
     return digest.hexdigest()[:16]
-
-
-def _default_corpus() -> list[str]:
-    try:
-        from ternembed.data.wordnet import training_texts
-    except ImportError as error:
-        raise CorpusError(
-            f"the default corpus needs ternembed.data.wordnet ({error}); pass --data PATH instead"
-        ) from error
-    return list(training_texts())
 
 
 def _read_path(path: Path, text_field: str) -> Iterator[str]:

@@ -30,6 +30,7 @@ from ternembed.distill.averaging import LatentEMA, split_checkpoint_state
 from ternembed.distill.batching import StepPlan
 from ternembed.distill.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, save_latent
 from ternembed.distill.corpus import corpus_fingerprint, load_texts
+from ternembed.distill.default_corpus import default_corpus_path
 from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidden_states
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
@@ -122,8 +123,10 @@ def distill(
     _check_full_precision(teacher, args.teacher)
     if encoder is None:  # training texts are cut to args.max_seq_length; the student keeps the teacher's
         encoder = TextBatchEncoder(teacher, args.max_seq_length)
+    corpus_paths = [str(path) for path in args.data]
     if items is None:
         items = load_texts(args.data, args.text_field, args.max_texts, args.seed)
+        corpus_paths = corpus_paths or [str(default_corpus_path())]  # the cached default, built by load_texts
     train_items, eval_items = _split_held_out(items, args.eval_texts, args.seed)
     plan = StepPlan(encoder.lengths(train_items), args.batch_size, args.grad_accum, world, args.seed)
     if plan.steps_per_epoch == 0:
@@ -259,8 +262,7 @@ def distill(
         run_config = {
             **state(total_steps), "items_per_second": items_per_second, "final_eval": final_eval,
             "corpus": {"items": len(items), "train_items": len(train_items), "held_out_items": len(eval_items),
-                       "fingerprint": fingerprint, "data": list(args.data) or "wordnet training_texts",
-                       "built_corpora": _corpus_manifests(args.data)},
+                       "fingerprint": fingerprint, "data": corpus_paths, "built_corpora": _corpus_manifests(corpus_paths)},
             "device": str(device), "versions": _versions(),
         }  # fmt: skip
         saver = save_student or _save_student
