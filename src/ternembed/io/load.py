@@ -10,8 +10,8 @@ from torch import nn
 
 from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureError
 from ternembed.io.hf_quantizer import register_with_transformers
-from ternembed.io.save import hf_model_of
 from ternembed.io.manifest import Manifest
+from ternembed.io.save import hf_model_of
 from ternembed.io.sentence_transformer import TernarySentenceTransformer
 from ternembed.io.source_folder import check_json_files
 from ternembed.io.tokenizer_check import check_tokenizer
