@@ -199,7 +199,9 @@ def distill(
     _log(main, f"distilling {len(train_items)} items for {total_steps} steps on {world} x {device}"
          + (f" ({threads} threads)" if device.type == "cpu" else ""))  # fmt: skip
     progress = _progress_bar(total_steps, start_step, main and args.progress)
-    log = ProgressLog(total_steps, start_step, periodic=not args.progress, write=lambda line: _log(main, line))
+    log = ProgressLog(
+        total_steps, start_step, periodic=not args.progress, write=lambda line: _log(main, line)
+    )
     session_items, session_seconds = 0, 0.0
     last_save = time.monotonic()
     for step in range(start_step, total_steps):

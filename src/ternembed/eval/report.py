@@ -180,7 +180,11 @@ def markdown(data: dict[str, Any], command: str | None = None) -> str:
         lines.append(row + f" {others} |")
     if data["tasks"]:
         for label, model, base, kept in _average_rows(data, has_baseline):
-            lines.append(f"| **{label}** | main_score | {model} |" + (f" {base} | {kept} |" if has_baseline else "") + " |")
+            lines.append(
+                f"| **{label}** | main_score | {model} |"
+                + (f" {base} | {kept} |" if has_baseline else "")
+                + " |"
+            )
     lines += ["", "| model | weights | dim | inputs/s |", "|---|---|---|---|"]
     for key in ("model", "baseline") if has_baseline else ("model",):
         model = data[key]

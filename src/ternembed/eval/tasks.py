@@ -193,7 +193,9 @@ def _builtin_task(name: str, size: Size) -> EvalTask:
     }
     if name in manuals:
         factory, builder = manuals[name]
-        return _mteb_eval_task(factory(name, partial(builder, size), info.description, f"{MANUALS_REVISION}-{size}"))
+        return _mteb_eval_task(
+            factory(name, partial(builder, size), info.description, f"{MANUALS_REVISION}-{size}")
+        )
     revision = f"{WORDNET_REVISION}-{size}"
     if name == "wordnet-retrieval":
         loader = partial(load_retrieval_data, name, size)

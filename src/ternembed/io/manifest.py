@@ -7,13 +7,14 @@ empty packed modules and to verify every tensor of ``model.safetensors`` before 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from ternembed.config import FORMAT_VERSION, TernaryConfig
+from ternembed.config import ACTIVATION_MODES, FORMAT_VERSION, STORAGE_FORMATS, TernaryConfig
 from ternembed.formats import get_format
 from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureError
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear
@@ -145,7 +146,44 @@ class Manifest:
             raise ManifestMismatchError(
                 f"{source} is malformed ({type(error).__name__}: {error}); re-save the model with ternembed.save"
             ) from None
+        check_consistent(config, layers, embeddings, source)
         return cls(config, layers, embeddings, data.get("base_model"), version)
+
+
+EMBEDDING_ENTRY_PRECISIONS = ("fp16", "int8", "int4")
+
+
+def check_consistent(
+    config: TernaryConfig, layers: tuple[LayerEntry, ...], embeddings: tuple[EmbeddingEntry, ...], source: str
+) -> None:
+    """Each layer's and table's settings are known values and agree with the top-level ternary config."""
+    for entry in layers:
+        for setting, value, choices in (
+            ("storage", entry.storage, STORAGE_FORMATS),
+            ("activations", entry.activations, ACTIVATION_MODES),
+        ):
+            if value not in choices:
+                raise ManifestMismatchError(
+                    f"{source}: layer {entry.name!r} has {setting} {value!r}, which is not one of {list(choices)}; "
+                    "the file is damaged or from a newer ternembed: re-save the model"
+                )
+        for setting, top, own in (
+            ("storage", config.storage, entry.storage),
+            ("activations", config.activations, entry.activations),
+            ("group_size (granularity)", config.group_size, entry.group_size),
+        ):
+            if top != own:
+                raise ManifestMismatchError(
+                    f"{source}: ternary_config says {setting} {top!r} but layer {entry.name!r} has {own!r}; "
+                    "the file was edited or assembled from different saves: re-save the model"
+                )
+    for entry in embeddings:
+        if entry.precision not in EMBEDDING_ENTRY_PRECISIONS or entry.precision != config.embeddings:
+            raise ManifestMismatchError(
+                f"{source}: ternary_config says embeddings {config.embeddings!r} but table {entry.name!r} has "
+                f"precision {entry.precision!r}; the file was edited or assembled from different saves: "
+                "re-save the model"
+            )
 
 
 def _entry_dict(entry: LayerEntry | EmbeddingEntry) -> dict[str, Any]:
@@ -181,7 +219,43 @@ def describe_model(model: nn.Module, config: TernaryConfig, base_model: str | No
         for name, module in model.named_modules()
         if isinstance(module, QuantizedEmbedding)
     )
-    return Manifest(config, layers, embeddings, base_model)
+    return Manifest(_config_of_modules(config, layers, embeddings), layers, embeddings, base_model)
+
+
+def _config_of_modules(
+    config: TernaryConfig, layers: tuple[LayerEntry, ...], embeddings: tuple[EmbeddingEntry, ...]
+) -> TernaryConfig:
+    """``config`` with storage, granularity, activations and embeddings as the modules really are.
+
+    A model frozen with one config can be saved with another, or switched to int8 activations after
+    loading; the manifest records what the layers hold, so the file never contradicts itself.
+    Layers that differ among themselves cannot be described by one config and are refused.
+    """
+    changes: dict[str, Any] = {}
+    for setting, values in (
+        ("storage", {entry.storage for entry in layers}),
+        ("activations", {entry.activations for entry in layers}),
+        ("group_size", {entry.group_size for entry in layers}),
+        ("embeddings", {entry.precision for entry in embeddings}),
+    ):
+        if len(values) > 1:
+            raise ManifestMismatchError(
+                f"the model's packed modules mix {setting} values {sorted(map(str, values))}; one saved model "
+                f"holds one {setting}: freeze (or set_activations) the whole model with one setting"
+            )
+        if values:
+            changes[setting] = values.pop()
+    if "group_size" in changes:
+        group_size = changes.pop("group_size")
+        if group_size != config.group_size:
+            changes["granularity"] = _granularity(group_size)
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _granularity(group_size: int | None) -> str:
+    if group_size is None:
+        return "tensor"
+    return "row" if group_size == 0 else f"group:{group_size}"
 
 
 def install_empty_modules(model: nn.Module, manifest: Manifest) -> nn.Module:

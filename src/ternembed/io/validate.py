@@ -11,6 +11,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from ternembed.config import CONFIG_FILENAME
+from ternembed.formats.base3 import MAX_BYTE as BASE3_MAX_BYTE
 from ternembed.io.errors import (
     CorruptCheckpointError,
     ManifestMismatchError,
@@ -177,3 +178,58 @@ def check_hf_config(root: Path, manifest: Manifest) -> dict[str, Any]:
             "the files come from different saves: re-save the model"
         )
     return hf_config
+
+
+MAX_ABS_WEIGHT = float(torch.finfo(torch.float16).max)
+"""Largest magnitude a stored float tensor of a text encoder may hold (65504, the float16 range).
+
+Trained encoders stay far inside it (they run in half precision), ternary scales are rounded to
+float16 when made, and values beyond it overflow float32 activations within a layer or two, so a
+larger value means damaged bytes rather than a model."""
+
+
+def check_tensor_values(
+    tensors: dict[str, torch.Tensor], manifest: Manifest, path: Path, max_abs: float | None = MAX_ABS_WEIGHT
+) -> None:
+    """Every float tensor is finite (and within ``max_abs``) and every packed code field is valid.
+
+    Raises CorruptCheckpointError naming the file, the tensor and the bad value: 2-bit fields hold
+    ``code + 1`` in 0..2 (3 is invalid), base3 bytes are at most 242. Vectorized: one pass per tensor.
+    """
+    storages = {f"{entry.name}.weight_packed": entry.storage for entry in manifest.layers}
+    for name, tensor in tensors.items():
+        if name in storages:
+            _check_packed_codes(name, tensor, storages[name], path)
+        elif tensor.is_floating_point() and tensor.numel():
+            _check_float_values(name, tensor, path, max_abs)
+
+
+def _check_packed_codes(name: str, packed: torch.Tensor, storage: str, path: Path) -> None:
+    if storage == "2bit":
+        invalid = (packed & (packed >> 1) & 0b01010101) != 0  # a 2-bit field with both bits set is 0b11
+        problem = "2-bit code fields of value 3 (valid: 0, 1, 2)"
+    else:
+        invalid = packed > BASE3_MAX_BYTE
+        problem = f"base3 bytes above {BASE3_MAX_BYTE}"
+    bad = int(invalid.sum())
+    if bad:
+        raise CorruptCheckpointError(
+            f"{path}: tensor {name!r} holds {bad} bytes with {problem}; the file is corrupt: copy it again "
+            "or re-save the model"
+        )
+
+
+def _check_float_values(name: str, tensor: torch.Tensor, path: Path, max_abs: float | None) -> None:
+    finite = torch.isfinite(tensor)
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise CorruptCheckpointError(
+            f"{path}: tensor {name!r} holds {bad} NaN/inf values out of {tensor.numel()}; the file is corrupt "
+            "or was saved from a diverged model: copy it again, or re-save it from a model with finite weights"
+        )
+    largest = float(tensor.abs().max())
+    if max_abs is not None and largest > max_abs:
+        raise CorruptCheckpointError(
+            f"{path}: tensor {name!r} holds a value of magnitude {largest:.3g}, beyond the {max_abs:g} that "
+            "encoder weights stay within; the file is corrupt: copy it again or re-save the model"
+        )

@@ -22,7 +22,7 @@ from transformers import AutoConfig, AutoModel
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.io.manifest import Manifest, describe_model
-from ternembed.io.validate import check_weights, read_json, stored_tensor_specs
+from ternembed.io.validate import check_tensor_values, check_weights, read_json, stored_tensor_specs
 from ternembed.nn import PackedTernaryLinear, TernaryLinear
 from ternembed.vision.conv import PackedTernaryConv1x1, TernaryConv1x1
 from ternembed.vision.encoder import ImageEncoder
@@ -76,7 +76,7 @@ def save_image_encoder(
 
 def _build_backbone(folder: Path) -> nn.Module:
     """A randomly initialised backbone of the architecture in ``config.json``."""
-    model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    model_type = read_json(folder / "config.json").get("model_type")
     if model_type == "efficientnet_lite":
         from ternembed.vision.efficientnet import EfficientNetLiteBackbone, EfficientNetLiteConfig
 
@@ -144,6 +144,8 @@ def load_image_encoder(folder: str | os.PathLike) -> ImageEncoder:
     else:
         stored_tensor_specs(weights)
     state = load_file(weights)
+    if (folder / CONFIG_FILENAME).is_file():
+        check_tensor_values(state, manifest, weights, max_abs=None)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing and all(key.startswith("pooler.") for key in missing) and hasattr(model, "pooler"):
         model.pooler = None  # saved without a pooling layer (e.g. ViTModel(add_pooling_layer=False))

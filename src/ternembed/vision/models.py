@@ -7,12 +7,12 @@ of a ``ViTModel`` / ``CLIPVisionModel`` / ``CLIPModel`` / ``Dinov2Model`` (with 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from ternembed.config import TernaryConfig
+from ternembed.io.validate import read_json
 from ternembed.vision.config import vision_ternary_config
 from ternembed.vision.encoder import ImageEncoder, Pooling
 from ternembed.vision.io import ENCODER_FILENAME, load_image_encoder, save_image_encoder
@@ -35,7 +35,7 @@ def is_image_model(name_or_path: str | os.PathLike | None) -> bool:
     config_file = folder / "config.json"
     if not config_file.is_file():
         return False
-    return json.loads(config_file.read_text()).get("model_type") in IMAGE_MODEL_TYPES
+    return read_json(config_file).get("model_type") in IMAGE_MODEL_TYPES
 
 
 def load_image_model(name_or_path: str | os.PathLike, pooling: Pooling | None = None) -> ImageEncoder:
