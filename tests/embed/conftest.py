@@ -43,8 +43,8 @@ def read_vectors(path: Path):
     """``(ids, vectors [n, width] numpy, payload dicts, metadata)`` of a vectors file."""
     import pyarrow.parquet as pq
 
+    from ternembed.data.vectors_file import vectors_from_array
     from ternembed.embed import read_metadata
-    from ternembed.embed.vectors import vectors_from_array
 
     table = pq.read_table(path)
     metadata = read_metadata(path)

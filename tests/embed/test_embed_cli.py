@@ -39,7 +39,7 @@ def test_int8_and_binary_codes(tiny_st_dir, jsonl_corpus, tmp_path, reference_ve
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ternembed.embed.vectors import vectors_from_array
+    from ternembed.data.vectors_file import vectors_from_array
 
     int8 = embed_corpus(tiny_st_dir, jsonl_corpus, tmp_path / "i.parquet", precision="int8", chunk_size=16,
                         show_progress=False)  # fmt: skip

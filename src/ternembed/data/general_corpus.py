@@ -105,7 +105,9 @@ def build(max_texts: int | None = None, seed: int = 0) -> tuple[list[str], Corpu
     return [text for _, text in kept], report
 
 
-def _sample_by_bucket(items: list[tuple[str, str]], max_texts: int | None, seed: int) -> list[tuple[str, str]]:
+def _sample_by_bucket(
+    items: list[tuple[str, str]], max_texts: int | None, seed: int
+) -> list[tuple[str, str]]:
     if max_texts is None or max_texts >= len(items):
         return items
     rng = random.Random(seed)
@@ -114,7 +116,9 @@ def _sample_by_bucket(items: list[tuple[str, str]], max_texts: int | None, seed:
         by_bucket[bucket_of(text) or "long"].append(index)
     chosen: list[int] = []
     remaining = max_texts
-    order = sorted(by_bucket, key=lambda name: len(by_bucket[name]))  # a small bucket's shortfall goes to the rest
+    order = sorted(
+        by_bucket, key=lambda name: len(by_bucket[name])
+    )  # a small bucket's shortfall goes to the rest
     for position, name in enumerate(order):
         share = BUCKET_SHARES[name] / sum(BUCKET_SHARES[other] for other in order[position:])
         take = min(len(by_bucket[name]), round(remaining * share))
@@ -168,7 +172,9 @@ def _info_passages() -> Iterator[str]:
         for node in text.split("\x1f")[1:]:
             paragraphs = re.split(r"\n\s*\n", node.split("\n", 2)[-1])
             for paragraph in paragraphs:
-                if re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", paragraph) and not paragraph.lstrip().startswith("*"):
+                if re.search(
+                    r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", paragraph
+                ) and not paragraph.lstrip().startswith("*"):
                     yield from passages(_clean(paragraph))
 
 

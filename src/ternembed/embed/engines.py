@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from ternembed.embed.reader import Chunk
+from ternembed.data.records import Chunk
 from ternembed.embed.vectors import ChunkEmbedder, EmbedSettings
 
 EngineName = Literal["local", "ray"]

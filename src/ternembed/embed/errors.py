@@ -1,11 +1,10 @@
-"""Errors of ``ternembed embed``: each names what was wrong, the value seen and what to do."""
+"""Errors of ``ternembed embed``: each names what was wrong, the value seen and what to do.
+
+Problems with the corpus itself raise :class:`ternembed.data.records.RecordsError`.
+"""
 
 from __future__ import annotations
 
 
-class EmbedInputError(ValueError):
-    """A corpus cannot be read: unknown format, missing field, bad id or text, duplicate id, empty."""
-
-
 class EmbedOutputError(ValueError):
-    """The output exists, an interrupted run's parts do not match, or a vectors file is unusable."""
+    """The output exists, or an interrupted run's parts are missing or were made with other settings."""

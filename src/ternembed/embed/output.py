@@ -4,8 +4,8 @@ While a run is under way its chunks go to ``VECTORS.parquet.partial/part-NNNNNN.
 written under a temporary name and renamed; ``manifest.json`` (also renamed into place) lists the
 finished chunks and the settings they were made with. ``--resume`` skips those chunks; at the end
 the parts are merged, in order, into ``VECTORS.parquet`` (again through a temporary name) and the
-parts folder is removed. Schema metadata (key ``ternembed``) records model, dimension, precision,
-int8 scale, truncation and field names, so a reader never has to guess.
+parts folder is removed. Schema metadata records model, dimension, precision,
+int8 scale, truncation and field names (the format: :mod:`ternembed.data.vectors_file`).
 """
 
 from __future__ import annotations
@@ -18,41 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.data.records import Chunk
+from ternembed.data.vectors_file import FORMAT_VERSION, vector_schema
 from ternembed.embed.errors import EmbedOutputError
-from ternembed.embed.reader import Chunk
 from ternembed.embed.vectors import vector_array
 from ternembed.index.precision import Precision
 
 MANIFEST_FILE = "manifest.json"
-METADATA_KEY = b"ternembed"
-FORMAT_VERSION = 1
-
-
-def vector_schema(precision: Precision, width: int, metadata: dict[str, Any]):
-    """The output schema: ``id`` string, ``vector`` fixed-size list, ``payload`` JSON string."""
-    import pyarrow as pa
-
-    value_type = {"float32": pa.float32(), "int8": pa.int8(), "binary": pa.uint8()}[precision]
-    fields = [("id", pa.string()), ("vector", pa.list_(value_type, width)), ("payload", pa.string())]
-    return pa.schema(fields, metadata={METADATA_KEY: json.dumps(metadata).encode("utf-8")})
-
-
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The ``ternembed`` schema metadata of a vectors file written by ``ternembed embed``."""
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"vectors file {str(path)!r} does not exist") from None
-    except Exception as error:  # pyarrow's ArrowInvalid for a file that is not Parquet
-        raise EmbedOutputError(f"cannot read {str(path)!r} as Parquet: {error}") from None
-    raw = (schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise EmbedOutputError(
-            f"{str(path)!r} has no ternembed metadata; write vectors files with `ternembed embed`"
-        )
-    return json.loads(raw)
 
 
 class PartsWriter:

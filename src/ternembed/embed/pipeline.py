@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ternembed.data.records import CorpusReader, RecordsError
+from ternembed.data.vectors_file import FORMAT_VERSION
 from ternembed.embed.engines import EngineName, RaySettings, embed_local, embed_ray
-from ternembed.embed.errors import EmbedInputError
-from ternembed.embed.output import FORMAT_VERSION, PartsWriter
-from ternembed.embed.reader import CorpusReader
+from ternembed.embed.output import PartsWriter
 from ternembed.embed.vectors import EmbedSettings, int8_scale
 from ternembed.index.precision import Precision, check_precision
 
@@ -67,7 +67,7 @@ def embed_corpus(
 
     precision = check_precision(precision)
     if batch_size <= 0:
-        raise EmbedInputError(f"batch size must be positive, got {batch_size}")
+        raise RecordsError(f"batch size must be positive, got {batch_size}")
     reader = CorpusReader(corpus, id_field, text_field)
     stat = Path(corpus).stat()
     settings = {
@@ -83,7 +83,7 @@ def embed_corpus(
     elif engine == "local":
         pairs = embed_local(chunks, embed_settings)
     else:
-        raise EmbedInputError(f"unknown engine {engine!r}; choose local or ray")
+        raise RecordsError(f"unknown engine {engine!r}; choose local or ray")
     done_rows = sum(writer.manifest["done"].values())
     start, session_rows = time.perf_counter(), 0
     with tqdm(total=reader.count(), initial=done_rows, unit="doc", desc=f"embedding ({engine})",

@@ -79,16 +79,3 @@ def vector_array(vectors: np.ndarray, precision: Precision, scale: float | None 
         codes, value_type = pack_binary(vectors), pa.uint8()
     width = codes.shape[1]
     return pa.FixedSizeListArray.from_arrays(pa.array(codes.reshape(-1), type=value_type), width)
-
-
-def vectors_from_array(array, precision: Precision, scale: float | None = None) -> np.ndarray:
-    """The stored codes of a vector column as ``[n, width]`` numpy (int8 dequantized with ``scale``)."""
-    import pyarrow as pa
-
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    width = array.type.list_size
-    codes = array.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
-    if precision == "int8" and scale is not None:
-        return codes.astype(np.float32) * np.float32(scale)
-    return codes

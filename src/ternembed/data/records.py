@@ -1,4 +1,4 @@
-"""Chunked readers of corpora of any size: JSON lines, CSV, Parquet and ``datasets`` save_to_disk folders.
+"""Chunked readers of record corpora of any size (id, text and other fields): JSON lines, CSV, Parquet and ``datasets`` save_to_disk folders.
 
 Records stream one chunk at a time (lines for JSON lines and CSV, Parquet row batches, memory-mapped
 Arrow batches for datasets), so memory holds one chunk, not the corpus. Chunk ``k`` is always the
@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ternembed.data.jsonl import iter_json_objects
-from ternembed.embed.errors import EmbedInputError
 
 FORMATS = ("jsonl", "csv", "parquet", "datasets")
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+class RecordsError(ValueError):
+    """A corpus cannot be read: unknown format, missing field, bad id or text, duplicate id, empty."""
 
 
 @dataclass
@@ -68,21 +71,21 @@ class CorpusReader:
         """The corpus as chunks of ``chunk_size`` records, in order; chunks listed in ``skip`` are read
         (ids are still checked for duplicates) but not returned."""
         if chunk_size <= 0:
-            raise EmbedInputError(f"chunk size must be positive, got {chunk_size}")
+            raise RecordsError(f"chunk size must be positive, got {chunk_size}")
         seen: set[bytes] = set()
         records = self._records(chunk_size)
         for index in itertools.count():
             batch = list(itertools.islice(records, chunk_size))
             if not batch:
                 if index == 0:
-                    raise EmbedInputError(f"corpus {str(self.path)!r} has no records")
+                    raise RecordsError(f"corpus {str(self.path)!r} has no records")
                 return
             chunk = Chunk(index, [], [], [])
             for where, record in batch:
                 doc_id, text, payload = self._parse(where, record)
                 key = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
                 if key in seen:
-                    raise EmbedInputError(f"{where}: duplicate id {doc_id!r}; ids must be unique")
+                    raise RecordsError(f"{where}: duplicate id {doc_id!r}; ids must be unique")
                 seen.add(key)
                 if index not in skip:
                     chunk.ids.append(doc_id)
@@ -95,20 +98,20 @@ class CorpusReader:
         for field, option in ((self.id_field, "--id-field"), (self.text_field, "--text-field")):
             if field not in record:
                 fields = ", ".join(repr(name) for name in record) or "none"
-                raise EmbedInputError(
+                raise RecordsError(
                     f"{where}: no {field!r} field (fields: {fields}); choose one with {option}"
                 )
         doc_id, text = record[self.id_field], record[self.text_field]
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)) or doc_id == "":
-            raise EmbedInputError(f"{where}: id {doc_id!r} must be a non-empty string or an integer")
+            raise RecordsError(f"{where}: id {doc_id!r} must be a non-empty string or an integer")
         if not isinstance(text, str):
-            raise EmbedInputError(f"{where}: {self.text_field!r} must be a string, got {type(text).__name__}")
+            raise RecordsError(f"{where}: {self.text_field!r} must be a string, got {type(text).__name__}")
         payload = {key: value for key, value in record.items() if key != self.id_field}
         return str(doc_id), text, json.dumps(payload, ensure_ascii=False, default=str)
 
     def _records(self, chunk_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
         if self.format == "jsonl":
-            for number, record in iter_json_objects(self.path, EmbedInputError):
+            for number, record in iter_json_objects(self.path, RecordsError):
                 yield f"{self.path}:{number}", record
         elif self.format == "csv":
             yield from self._csv_records()
@@ -136,20 +139,20 @@ class CorpusReader:
                 self._check_columns(reader.fieldnames or [])
                 for row in reader:
                     if None in row:
-                        raise EmbedInputError(
+                        raise RecordsError(
                             f"{self.path}:{reader.line_num}: more values than the {len(reader.fieldnames)} "
                             "header columns"
                         )
                     yield f"{self.path}:{reader.line_num}", row
         except UnicodeDecodeError as problem:
-            raise EmbedInputError(f"{self.path}: not valid UTF-8 ({problem.reason})") from None
+            raise RecordsError(f"{self.path}: not valid UTF-8 ({problem.reason})") from None
         except csv.Error as problem:
-            raise EmbedInputError(f"{self.path}: not valid CSV ({problem})") from None
+            raise RecordsError(f"{self.path}: not valid CSV ({problem})") from None
 
     def _check_columns(self, names: list[str]) -> None:
         for field, option in ((self.id_field, "--id-field"), (self.text_field, "--text-field")):
             if field not in names:
-                raise EmbedInputError(
+                raise RecordsError(
                     f"{str(self.path)!r} has no column {field!r} (columns: {list(names)}); choose one with {option}"
                 )
 
@@ -159,7 +162,7 @@ class CorpusReader:
         try:
             return pq.ParquetFile(self.path)
         except Exception as error:  # pyarrow raises ArrowInvalid for a file that is not Parquet
-            raise EmbedInputError(f"cannot read {str(self.path)!r} as Parquet: {error}") from None
+            raise RecordsError(f"cannot read {str(self.path)!r} as Parquet: {error}") from None
 
     def _dataset_parts(self) -> list[Any]:
         import datasets
@@ -167,25 +170,25 @@ class CorpusReader:
         try:
             loaded = datasets.load_from_disk(str(self.path))
         except Exception as error:  # datasets raises its own errors for damaged folders
-            raise EmbedInputError(f"cannot read the datasets folder {str(self.path)!r}: {error}") from None
+            raise RecordsError(f"cannot read the datasets folder {str(self.path)!r}: {error}") from None
         if isinstance(loaded, datasets.DatasetDict):
             return [loaded[split] for split in loaded]
         return [loaded]
 
 
 def corpus_format(path: Path) -> str:
-    """``jsonl``, ``csv``, ``parquet`` or ``datasets`` for ``path``, else an EmbedInputError."""
+    """``jsonl``, ``csv``, ``parquet`` or ``datasets`` for ``path``, else an RecordsError."""
     if not path.exists():
         raise FileNotFoundError(f"corpus {str(path)!r} does not exist")
     if path.is_dir():
         if any((path / name).is_file() for name in ("dataset_info.json", "dataset_dict.json", "state.json")):
             return "datasets"
-        raise EmbedInputError(
+        raise RecordsError(
             f"folder {str(path)!r} is not a datasets save_to_disk folder; pass a .jsonl, .csv or .parquet file"
         )
     corpus_kind = SUFFIXES.get(path.suffix.lower())
     if corpus_kind is None:
-        raise EmbedInputError(
+        raise RecordsError(
             f"cannot read {str(path)!r}: corpora are {', '.join(SUFFIXES)} files or a datasets folder"
         )
     return corpus_kind

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ternembed.embed import CorpusReader, EmbedInputError
+from ternembed.embed import CorpusReader, RecordsError
 from tests.embed.conftest import corpus_records
 
 
@@ -65,7 +65,7 @@ def test_skipped_chunks_are_not_returned(tmp_path):
 def test_bad_jsonl_names_file_and_line(tmp_path, lines, message):
     path = tmp_path / "c.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(EmbedInputError, match=None) as error:
+    with pytest.raises(RecordsError, match=None) as error:
         list(CorpusReader(path).chunks(4))
     assert message in str(error.value)
 
@@ -74,15 +74,15 @@ def test_bad_paths_and_columns(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         CorpusReader(tmp_path / "missing.jsonl")
     (tmp_path / "c.txt").write_text("a\n")
-    with pytest.raises(EmbedInputError, match="corpora are .jsonl"):
+    with pytest.raises(RecordsError, match="corpora are .jsonl"):
         CorpusReader(tmp_path / "c.txt")
     (tmp_path / "folder").mkdir()
-    with pytest.raises(EmbedInputError, match="not a datasets save_to_disk folder"):
+    with pytest.raises(RecordsError, match="not a datasets save_to_disk folder"):
         CorpusReader(tmp_path / "folder")
     paths = _write_all_formats(tmp_path)
     for kind in ("csv", "parquet", "datasets"):
-        with pytest.raises(EmbedInputError, match="has no column 'body'.*--text-field"):
+        with pytest.raises(RecordsError, match="has no column 'body'.*--text-field"):
             list(CorpusReader(paths[kind], text_field="body").chunks(4))
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
-    with pytest.raises(EmbedInputError, match="cannot read .* as Parquet"):
+    with pytest.raises(RecordsError, match="cannot read .* as Parquet"):
         CorpusReader(tmp_path / "bad.parquet").count()
