@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rescore against the index's own codes, or extra int8/float32 vectors kept on disk (memory-mapped)",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="encoding batch size")
+    parser.add_argument(
+        "--truncate-dim",
+        type=int,
+        metavar="N",
+        help="keep the first N dimensions, re-normalized (Matryoshka)",
+    )
     parser.add_argument("--id-field", default="id", help="JSON field holding the document id")
     parser.add_argument("--text-field", default="text", help="JSON field holding the document text")
     parser.add_argument(
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         id_field=args.id_field,
         text_field=args.text_field,
+        truncate_dim=args.truncate_dim,
         **params,
     )
     print(

@@ -16,6 +16,7 @@ from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import Precision
 from ternembed.index.rescore_store import RescoreFrom
 from ternembed.index.search_index import SearchIndex
+from ternembed.matryoshka import set_truncate_dim
 
 DEFAULT_CHUNK_SIZE = 2048
 """Documents read, encoded and added at a time: memory use is bounded by this, not by the corpus."""
@@ -36,6 +37,7 @@ def build_index(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     model_name: str | None = None,
     show_progress: bool = True,
+    truncate_dim: int | None = None,
     **params: Any,
 ) -> SearchIndex:
     """Index every document of ``corpus`` with ``model`` and save the index folder ``out``.
@@ -49,6 +51,7 @@ def build_index(
         chunk_size: documents encoded and added at a time.
         model_name: how to load an in-memory ``model`` again (recorded in the index).
         show_progress: show a tqdm progress bar.
+        truncate_dim: keep the first N dimensions, re-normalized; recorded, so search truncates queries too.
     """
     from tqdm.auto import tqdm
 
@@ -57,6 +60,8 @@ def build_index(
         raise CorpusError(f"corpus file {str(corpus)!r} has no documents")
     if isinstance(model, (str, os.PathLike)):
         model_name, model = str(model), load_model(model)
+    if truncate_dim is not None:
+        set_truncate_dim(model, truncate_dim)
     index = SearchIndex.create(
         model,
         model_name,

@@ -89,6 +89,7 @@ class ModelReference:
     similarity: Similarity
     fingerprint: str
     probe_embeddings: list[list[float]]
+    truncate_dim: int | None = None
 
     @classmethod
     def from_model(cls, model, name_or_path: str | os.PathLike | None = None) -> ModelReference:
@@ -101,6 +102,7 @@ class ModelReference:
             similarity=model_similarity(model),
             fingerprint=hashlib.sha256(rounded.tobytes()).hexdigest()[:16],
             probe_embeddings=rounded.tolist(),
+            truncate_dim=getattr(model, "truncate_dim", None),
         )
 
     @classmethod

@@ -22,6 +22,7 @@ from ternembed.index.model_ref import ModelReference, encode_texts, load_model
 from ternembed.index.precision import Precision, check_precision, code_bytes_per_vector
 from ternembed.index.rescore_store import RESCORE_FROM, RescoreFrom, RescoreStore
 from ternembed.index.storage import CONFIG_FILE, IDS_FILE, write_folder_atomically
+from ternembed.matryoshka import set_truncate_dim
 
 FORMAT_VERSION = 1
 DEFAULT_RESCORE = 40
@@ -263,7 +264,8 @@ class SearchIndex:
 
         Args:
             path: folder written by :meth:`save` or ``ternembed index``.
-            model: the SentenceTransformer to search with; checked against the index's fingerprint.
+            model: the SentenceTransformer to search with; checked against the index's fingerprint (an
+                index built with ``truncate_dim`` sets it on the model).
             with_model: when ``model`` is None, load the model the index references (False: vectors only).
         """
         folder = Path(path)
@@ -286,6 +288,8 @@ class SearchIndex:
                 raise ValueError(f"{folder} was built with an in-memory model; pass model= to load it")
             model = load_model(model_ref.name_or_path)
         if model is not None:
+            if model_ref.truncate_dim is not None:  # the index keeps the first N dimensions
+                set_truncate_dim(model, model_ref.truncate_dim)
             model_ref.check(model)
         store = None
         if config["rescore_from"] != "codes":

@@ -1,0 +1,10 @@
+"""Errors of ``ternembed embed``: each names what was wrong, the value seen and what to do.
+
+Problems with the corpus itself raise :class:`ternembed.data.records.RecordsError`.
+"""
+
+from __future__ import annotations
+
+
+class EmbedOutputError(ValueError):
+    """The output exists, or an interrupted run's parts are missing or were made with other settings."""
