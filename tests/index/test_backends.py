@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ternembed.index import BACKEND_NAMES, SearchIndex, UnsupportedOperationError
+from ternembed.index import BACKEND_NAMES, SearchIndex
 from ternembed.index.metrics import knn_recall
 from tests.index.conftest import synthetic_index
 
@@ -84,11 +84,22 @@ def test_delete_then_add_later(backend, precision, synthetic, tmp_path):
     assert len(index) == 1996
 
 
-def test_hnsw_delete_is_refused_and_changes_nothing(synthetic):
+def test_hnsw_delete_leaves_tombstones_that_search_skips_and_save_drops(synthetic, tmp_path):
     index = _filled("faiss-hnsw", "float32", synthetic)
-    with pytest.raises(UnsupportedOperationError, match="usearch, faiss-ivf or faiss-flat"):
-        index.remove(["doc1"])
-    assert len(index) == 2000 and "doc1" in index
+    queries = synthetic["corpus"][:5]
+    top = [f"doc{label}" for label in range(5)]
+    index.remove(top)
+    assert len(index) == 1995 and top[0] not in index
+    ids, _ = index.search_vectors(queries, 10)
+    assert all(len(row) == 10 for row in ids) and not set(top) & {doc_id for row in ids for doc_id in row}
+    index.add(["late"], synthetic["corpus"][:1])
+    assert index.search_vectors(synthetic["corpus"][:1], 1)[0] == [["late"]]
+
+    index.save(tmp_path / "idx")
+    assert len(index.backend) == 1996  # compacted: the removed vectors are gone from the graph
+    loaded = SearchIndex.load(tmp_path / "idx", with_model=False)
+    assert len(loaded) == 1996 and len(loaded.backend) == 1996
+    assert loaded.search_vectors(queries, 10)[0] == index.search_vectors(queries, 10)[0]
 
 
 def test_duplicate_unknown_and_wrong_dimension_are_rejected(synthetic):

@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "search",
     "bench_ann",
     "embed",
+    "serve",
 )
 
 

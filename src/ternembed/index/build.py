@@ -79,6 +79,7 @@ def build_index(
     ) as bar:
         for documents in _chunks(read_corpus(corpus, id_field, text_field), chunk_size):
             ids = [document.id for document in documents]
+            index.payloads.put_many((document.id, document.text, document.metadata) for document in documents)
             vectors = encode_texts(model, [document.text for document in documents], "document", batch_size)
             if len(index) == 0 and index.backend.train_size:
                 training_ids += ids

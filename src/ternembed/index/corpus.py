@@ -1,5 +1,7 @@
 """Streaming reader of JSON-lines corpora: one ``{"id": ..., "text": ...}`` object per line.
 
+Any other fields of a line are the document's metadata (kept by the index, filterable when serving).
+
 Lines are read one at a time, so a corpus larger than memory streams through. Every problem names the
 file and line: invalid UTF-8 or JSON, a line that is not an object, a missing id or text field, a
 duplicate id, an empty file.
@@ -7,10 +9,12 @@ duplicate id, an empty file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ternembed.data.jsonl import iter_json_objects
 from ternembed.index.errors import CorpusError
@@ -18,11 +22,12 @@ from ternembed.index.errors import CorpusError
 
 @dataclass(frozen=True)
 class Document:
-    """One corpus entry and the line it came from."""
+    """One corpus entry, the line it came from, and its other fields as metadata."""
 
     id: str
     text: str
     line: int
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def count_lines(path: str | os.PathLike) -> int:
@@ -62,4 +67,5 @@ def _document(record: dict, where: str, number: int, id_field: str, text_field: 
         raise CorpusError(f"{where}: id {doc_id!r} must be a non-empty string or an integer")
     if not isinstance(text, str):
         raise CorpusError(f"{where}: {text_field!r} must be a string, got {type(text).__name__}")
-    return Document(id=str(doc_id), text=text, line=number)
+    metadata = {name: value for name, value in record.items() if name not in (id_field, text_field)}
+    return Document(id=str(doc_id), text=text, line=number, metadata=metadata)

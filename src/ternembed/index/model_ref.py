@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,6 +90,8 @@ class ModelReference:
     fingerprint: str
     probe_embeddings: list[list[float]]
     truncate_dim: int | None = None
+    relative_path: str | None = None
+    """The model folder relative to the index folder (None for a hub name or an in-memory model)."""
 
     @classmethod
     def from_model(cls, model, name_or_path: str | os.PathLike | None = None) -> ModelReference:
@@ -113,6 +115,29 @@ class ModelReference:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return asdict(self)
+
+    def relative_to(self, index_folder: Path) -> ModelReference:
+        """This reference with the model folder also recorded relative to ``index_folder``."""
+        if self.name_or_path is None or not Path(self.name_or_path).is_dir():
+            return self
+        target = Path(index_folder).expanduser().absolute()
+        return replace(self, relative_path=os.path.relpath(Path(self.name_or_path).resolve(), target))
+
+    def locate(self, index_folder: Path) -> str:
+        """Where to load the model for an index in ``index_folder``: the folder recorded relative to the
+        index when it exists (the two were moved together), else the recorded name or absolute path."""
+        if self.name_or_path is None:
+            raise ValueError(f"{index_folder} was built with an in-memory model; pass model= to load it")
+        if self.relative_path is not None:
+            beside = Path(index_folder).absolute() / self.relative_path
+            if beside.is_dir():
+                return str(beside.resolve())
+        if self.relative_path is not None and not Path(self.name_or_path).exists():
+            raise FileNotFoundError(
+                f"the model of index {str(index_folder)!r} is neither at {self.name_or_path!r} nor at "
+                f"{self.relative_path!r} relative to the index; pass the model explicitly"
+            )
+        return self.name_or_path
 
     def check(self, model) -> None:
         """Raise IndexMismatchError unless ``model`` embeds the probes as the indexed model did."""

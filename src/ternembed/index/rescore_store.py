@@ -63,6 +63,12 @@ class RescoreStore:
         steps = np.where(steps == 0, 1, steps)
         return (rows + 128) * steps + self.ranges[0]
 
+    def subset(self, labels: np.ndarray) -> RescoreStore:
+        """A store holding only the rows of ``labels``, in that order (labels 0..n-1 of the new store)."""
+        store = RescoreStore(self.precision, self.dimension, self.ranges)
+        store._parts = [np.array(self._matrix()[np.asarray(labels, dtype=np.int64)])]
+        return store
+
     def save(self, folder: Path) -> None:
         """Write the rows (and int8 ranges) into ``folder``."""
         np.save(folder / VECTORS_FILE, self._matrix())

@@ -17,8 +17,10 @@ import numpy as np
 
 from ternembed.index.backends import BackendName, backend_class, create_backend
 from ternembed.index.backends.base import VectorBackend, check_vectors
+from ternembed.index.documents import compacted_parts
 from ternembed.index.errors import IndexFormatError
 from ternembed.index.model_ref import ModelReference, encode_texts, load_model
+from ternembed.index.payloads import PayloadStore
 from ternembed.index.precision import Precision, check_precision, code_bytes_per_vector
 from ternembed.index.rescore_store import RESCORE_FROM, RescoreFrom, RescoreStore
 from ternembed.index.storage import CONFIG_FILE, IDS_FILE, write_folder_atomically
@@ -42,14 +44,18 @@ class SearchIndex:
         rescore: int = 0,
         model=None,
         rescore_store: RescoreStore | None = None,
+        payloads: PayloadStore | None = None,
     ) -> None:
         self.backend = backend
+        self.payloads = payloads if payloads is not None else PayloadStore()
         self.rescore_store = rescore_store
         self.model_ref = model_ref
         self.rescore = int(rescore)
         self.model = model
         self._doc_ids: list[str | None] = list(doc_ids or [])
         self._labels = {doc_id: label for label, doc_id in enumerate(self._doc_ids) if doc_id is not None}
+        self._tombstones: set[int] = set()
+        """Labels of documents removed from a backend that cannot delete; skipped by search, dropped on save."""
 
     @classmethod
     def create(
@@ -127,6 +133,17 @@ class SearchIndex:
         """Ids of the documents in the index, in insertion order."""
         return [doc_id for doc_id in self._doc_ids if doc_id is not None]
 
+    @property
+    def raw_doc_ids(self) -> list[str | None]:
+        """The id of every backend label, None where a document was removed."""
+        return self._doc_ids
+
+    def label(self, doc_id: str) -> int:
+        """The backend label of a document, KeyError naming it when it is not in the index."""
+        if doc_id not in self._labels:
+            raise KeyError(f"document id {doc_id!r} is not in the index")
+        return self._labels[doc_id]
+
     def __len__(self) -> int:
         return len(self._labels)
 
@@ -166,21 +183,29 @@ class SearchIndex:
         self._labels.update((doc_id, start + offset) for offset, doc_id in enumerate(ids))
 
     def add_texts(self, ids: Sequence[str], texts: Sequence[str], batch_size: int = 32) -> None:
-        """Encode ``texts`` with the index's model and add them under ``ids``."""
+        """Encode ``texts`` with the index's model and add them under ``ids``, keeping the texts as payloads."""
         if len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
         self.add(ids, encode_texts(self._require_model(), texts, "document", batch_size))
+        self.payloads.put_many((str(doc_id), text, None) for doc_id, text in zip(ids, texts, strict=True))
 
     def remove(self, ids: Sequence[str]) -> None:
-        """Delete documents by id (not supported by faiss-hnsw: see its error)."""
+        """Delete documents by id; where the backend cannot delete (faiss-hnsw) they become tombstones
+        that search skips and :meth:`save` drops."""
         missing = [doc_id for doc_id in ids if doc_id not in self._labels]
         if missing:
             raise KeyError(f"document id {missing[0]!r} is not in the index")
+        if len(set(ids)) != len(ids):
+            raise ValueError("an id appears twice in the ids to remove")
         labels = np.array([self._labels[doc_id] for doc_id in ids], dtype=np.int64)
-        self.backend.remove(labels)  # raises UnsupportedOperationError before any change where it cannot
+        if self.backend.supports_remove:
+            self.backend.remove(labels)
+        else:
+            self._tombstones.update(int(label) for label in labels)
         for doc_id, label in zip(ids, labels, strict=True):
             self._doc_ids[label] = None
             del self._labels[doc_id]
+            self.payloads.remove(doc_id)
 
     def search(self, queries: str | Sequence[str], k: int = 10, rescore: int | None = None) -> SearchResults:
         """Top-``k`` document ids and scores for each query text, best first."""
@@ -204,10 +229,21 @@ class SearchIndex:
         queries = check_vectors(queries, self.dimension, "queries")
         rescore = self.rescore if rescore is None else int(rescore)
         rescoring = rescore > 0 and self.precision != "float32"
-        labels, scores = self.backend.search(queries, max(k, rescore) if rescoring else k)
+        fetch = max(k, rescore) if rescoring else k
+        labels, scores = self.backend.search(queries, fetch + len(self._tombstones))
+        if self._tombstones:
+            labels, scores = self._skip_tombstones(labels, scores)
         if rescoring:
-            labels, scores = self._rescore(queries, labels)
+            labels, scores = self._rescore(queries, labels[:, :fetch])
         return labels[:, :k], scores[:, :k]
+
+    def _skip_tombstones(self, labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows with removed labels taken out, shifted left and padded with label -1."""
+        dead = np.isin(labels, np.fromiter(self._tombstones, dtype=np.int64))
+        order = np.argsort(dead, axis=1, kind="stable")
+        labels = np.take_along_axis(np.where(dead, -1, labels), order, axis=1)
+        scores = np.take_along_axis(np.where(dead, -np.inf, scores), order, axis=1).astype(np.float32)
+        return labels, scores
 
     def _rescore(self, queries: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Re-rank candidates by the float query against their decoded stored codes."""
@@ -232,15 +268,25 @@ class SearchIndex:
         return self.model
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write backend, id map and model reference to folder ``path`` atomically."""
+        """Write backend, id map, payloads and model reference to folder ``path`` atomically.
+
+        Tombstones are dropped first (the backend is rebuilt from the live vectors); the model is recorded
+        relative to the folder too, so moving the index and its model together keeps them working.
+        """
+        if self._tombstones:
+            backend, doc_ids, store = compacted_parts(self)
+        else:
+            backend, doc_ids, store = self.backend, self._doc_ids, self.rescore_store
+        model_ref = self.model_ref.relative_to(Path(path))
 
         def write(folder: Path) -> None:
-            self.backend.save(folder / self.backend.file_name)
-            if self.rescore_store is not None:
-                self.rescore_store.save(folder)
+            backend.save(folder / backend.file_name)
+            if store is not None:
+                store.save(folder)
             with open(folder / IDS_FILE, "w", encoding="utf-8") as file:
-                for doc_id in self._doc_ids:
+                for doc_id in doc_ids:
                     file.write(json.dumps(doc_id, ensure_ascii=False) + "\n")
+            self.payloads.save(folder, (doc_id for doc_id in doc_ids if doc_id is not None))
             config = {
                 "format_version": FORMAT_VERSION,
                 "backend": self.backend.name,
@@ -252,11 +298,16 @@ class SearchIndex:
                 "build_params": self.backend.build_config(),
                 "search_params": self.backend.get_params(),
                 "bytes_per_vector": self.bytes_per_vector,
-                "model": self.model_ref.to_dict(),
+                "model": model_ref.to_dict(),
             }
             (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
-        return write_folder_atomically(path, write)
+        saved = write_folder_atomically(path, write)
+        if self._tombstones:
+            self.backend, self.rescore_store, self._tombstones = backend, store, set()
+            self._doc_ids = list(doc_ids)
+            self._labels = {doc_id: label for label, doc_id in enumerate(self._doc_ids) if doc_id is not None}
+        return saved
 
     @classmethod
     def load(cls, path: str | os.PathLike, model=None, *, with_model: bool = True) -> SearchIndex:
@@ -286,7 +337,7 @@ class SearchIndex:
         if model is None and with_model:
             if model_ref.name_or_path is None:
                 raise ValueError(f"{folder} was built with an in-memory model; pass model= to load it")
-            model = load_model(model_ref.name_or_path)
+            model = load_model(model_ref.locate(folder))
         if model is not None:
             if model_ref.truncate_dim is not None:  # the index keeps the first N dimensions
                 set_truncate_dim(model, model_ref.truncate_dim)
@@ -294,7 +345,16 @@ class SearchIndex:
         store = None
         if config["rescore_from"] != "codes":
             store = RescoreStore.load(folder, config["rescore_from"], config["dimension"])
-        return cls(backend, model_ref, doc_ids, rescore=config["rescore"], model=model, rescore_store=store)
+        payloads = PayloadStore.load(folder)
+        return cls(
+            backend,
+            model_ref,
+            doc_ids,
+            config["rescore"],
+            model=model,
+            rescore_store=store,
+            payloads=payloads,
+        )
 
 
 def read_config(folder: Path) -> dict[str, Any]:
