@@ -12,6 +12,7 @@ from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureEr
 from ternembed.io.hf_quantizer import register_with_transformers
 from ternembed.io.save import hf_model_of
 from ternembed.io.sentence_transformer import TernarySentenceTransformer
+from ternembed.io.stock_loaders import register_folder_architecture
 from ternembed.io.validate import (
     check_folder,
     check_hf_config,
@@ -33,6 +34,7 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
     """
     register_with_transformers()
     root = check_folder(folder)
+    register_folder_architecture(root)
     check_sentence_transformer_folder(root)
     manifest = read_manifest(root)
     weights = weights_path(root)
