@@ -121,17 +121,6 @@ def test_stock_loaders_read_the_folder_after_import(saved):
     assert isinstance(hf_model.embeddings.word_embeddings, QuantizedEmbedding)
 
 
-def test_without_the_quantizer_transformers_only_warns_and_loads_float_layers(saved, monkeypatch):
-    """What docs/LOADING.md says about a plain transformers install (ternembed not imported)."""
-    from transformers import AutoModel
-    from transformers.quantizers import auto
-
-    monkeypatch.delitem(auto.AUTO_QUANTIZER_MAPPING, "ternembed")
-    monkeypatch.delitem(auto.AUTO_QUANTIZATION_CONFIG_MAPPING, "ternembed")
-    hf_model = AutoModel.from_pretrained(str(saved[0]))
-    assert type(hf_model.encoder.layer[0].attention.self.query) is torch.nn.Linear
-
-
 def test_resaving_a_loaded_model_round_trips(saved, tmp_path):
     folder, expected = saved
     loaded = ternembed.load(folder)

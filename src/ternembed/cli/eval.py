@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", metavar="REPORT_DIR", help="write report.json, report.md, report.png and mteb results"
     )
+    parser.add_argument(
+        "--update-card",
+        action="store_true",
+        help="write the scores into the packed model folder's README.md (model-index and Evaluation table)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     parser.add_argument("--list", action="store_true", help="list the built-in tasks and exit")
     parser.add_argument(
@@ -74,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     from ternembed.eval.report import summary, table, write_report
     from ternembed.eval.runner import evaluate
 
+    if args.update_card:
+        _check_card_folder(args.model)
     task_names = [name.strip() for name in args.tasks.split(",") if name.strip()] if args.tasks else None
     log = (lambda message: print(message, file=sys.stderr)) if not args.json else None
     model = load_model(args.model)
@@ -98,5 +105,32 @@ def run(args: argparse.Namespace) -> int:
         paths = write_report(report, args.out, command)
         if log:
             log(f"report written to {paths['markdown'].parent}")
+    if args.update_card:
+        from pathlib import Path
+
+        from ternembed.io.model_card import eval_results_from_report, update_model_card
+
+        path = update_model_card(Path(args.model), eval_results_from_report(data))
+        if log:
+            log(f"model card updated: {path}")
     print(json.dumps(data, indent=2) if args.json else table(data))
     return 0
+
+
+def _check_card_folder(model: str) -> None:
+    """--update-card needs a packed ternembed folder with its model card."""
+    from pathlib import Path
+
+    from ternembed.cli.main import CliError
+    from ternembed.io import NotATernaryModelError
+    from ternembed.io.model_card import MODEL_CARD_FILENAME
+    from ternembed.io.validate import check_folder
+
+    try:
+        root = check_folder(model)
+    except (NotATernaryModelError, FileNotFoundError) as error:
+        raise CliError(f"--update-card: {error}") from None
+    if not (Path(root) / MODEL_CARD_FILENAME).is_file():
+        raise CliError(
+            f"--update-card: {root} has no {MODEL_CARD_FILENAME}; re-save the model with ternembed.save"
+        )

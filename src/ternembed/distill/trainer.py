@@ -373,12 +373,16 @@ def _save_student(
 ) -> None:
     """Freeze the student and save it in the packed ternembed format, with the run config beside it."""
     from ternembed.io import save
+    from ternembed.io.model_card import write_model_card
     from ternembed.quantize import freeze
 
     student = freeze(copy.deepcopy(student).cpu(), config)
     quality = {f"held_out_{k}": v for k, v in run_config["final_eval"].items() if k != "step"}
     save(student, folder, config, base_model=run_config["arguments"]["teacher"], quality=quality or None)
     (folder / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2))
+    write_model_card(
+        folder, quality or None
+    )  # again, now that the card can show the run's corpus and settings
 
 
 def _already_finished(folder: RunFolder, main: bool) -> DistillResult:

@@ -3,8 +3,10 @@
 After ``import ternembed``, ``AutoModel.from_pretrained(DIR)`` (and therefore
 ``SentenceTransformer(DIR)``) sees ``"quant_method": "ternembed"`` in ``config.json``, builds the
 model skeleton, swaps the listed modules for empty :class:`PackedTernaryLinear` /
-:class:`QuantizedEmbedding` modules, and lets transformers fill their buffers from
-``model.safetensors``. Without the import, transformers does not know the method (see docs/LOADING.md).
+:class:`QuantizedEmbedding` modules, lets transformers fill their buffers from ``model.safetensors``,
+and gives the encoder the fused C forward. The import also registers the ``ternembed-<type>``
+architectures such folders name (:mod:`ternembed.io.stock_loaders`); without it, transformers refuses
+them (see docs/LOADING.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from transformers.quantizers.base import HfQuantizer
 from transformers.utils.quantization_config import QuantizationConfigMixin
 
 from ternembed.io.manifest import QUANT_METHOD, Manifest, install_empty_modules
+from ternembed.io.stock_loaders import register_default_architectures
+from ternembed.nn import enable_fused_encoder
 
 
 class TernembedQuantConfig(QuantizationConfigMixin):
@@ -58,6 +62,10 @@ class TernembedHfQuantizer(HfQuantizer):
     def _process_model_before_weight_loading(self, model, **kwargs):  # noqa: ANN001, ANN003
         return install_empty_modules(model, self.quantization_config.manifest())
 
+    def _process_model_after_weight_loading(self, model, **kwargs):  # noqa: ANN001, ANN003
+        enable_fused_encoder(model)
+        return model
+
     def is_serializable(self) -> bool:
         return True
 
@@ -67,8 +75,9 @@ class TernembedHfQuantizer(HfQuantizer):
 
 
 def register_with_transformers() -> None:
-    """Register the ``ternembed`` quant method with transformers (idempotent)."""
+    """Register the ``ternembed`` quant method and the default ``ternembed-<type>`` architectures (idempotent)."""
     if QUANT_METHOD not in AUTO_QUANTIZATION_CONFIG_MAPPING:
         register_quantization_config(QUANT_METHOD)(TernembedQuantConfig)
     if QUANT_METHOD not in AUTO_QUANTIZER_MAPPING:
         register_quantizer(QUANT_METHOD)(TernembedHfQuantizer)
+    register_default_architectures()

@@ -15,6 +15,7 @@ from ternembed.io.save import hf_model_of
 from ternembed.io.sentence_transformer import TernarySentenceTransformer
 from ternembed.io.source_folder import check_json_files
 from ternembed.io.tokenizer_check import check_tokenizer
+from ternembed.io.stock_loaders import register_folder_architecture
 from ternembed.io.validate import (
     check_folder,
     check_hf_config,
@@ -38,8 +39,9 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
     """
     register_with_transformers()
     root = check_folder(folder)
-    check_sentence_transformer_folder(root)
     check_json_files(root)
+    register_folder_architecture(root)
+    check_sentence_transformer_folder(root)
     manifest = read_manifest(root)
     weights = weights_path(root)
     check_weights(weights, manifest)

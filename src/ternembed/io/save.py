@@ -21,6 +21,7 @@ from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.io.errors import FolderNotEmptyError, UnsupportedArchitectureError
 from ternembed.io.manifest import QUANT_METHOD, describe_model
 from ternembed.io.model_card import write_model_card
+from ternembed.io.stock_loaders import mark_hf_config
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear
 
 WEIGHTS_FILENAME = "model.safetensors"
@@ -119,7 +120,7 @@ def _untie(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _add_quantization_config(path: Path, manifest: dict[str, Any]) -> None:
-    hf_config = json.loads(path.read_text())
+    hf_config = mark_hf_config(json.loads(path.read_text()))
     hf_config["quantization_config"] = {"quant_method": QUANT_METHOD, **manifest}
     path.write_text(json.dumps(hf_config, indent=2, sort_keys=True) + "\n")
 
