@@ -8,9 +8,13 @@ from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
 from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from ternembed.index.precision import PRECISIONS
 from ternembed.index.rescore_store import RESCORE_FROM
+from ternembed.integrations import DATABASE_NAMES
 
 NAME = "index"
-HELP = "Embed a JSON-lines corpus with a model and save an ANN index folder (faiss or usearch)."
+HELP = (
+    "Embed a JSON-lines corpus with a model and save an ANN index folder (faiss or usearch) "
+    "or write it into a vector database (chroma, lancedb, qdrant)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", required=True, help="JSON-lines file, one {id, text} object per line")
     parser.add_argument("--out", required=True, help="index folder to write (an existing index is replaced)")
     parser.add_argument(
-        "--backend", choices=BACKEND_NAMES, default=DEFAULT_BACKEND, help="ANN library/structure"
+        "--backend",
+        choices=BACKEND_NAMES + DATABASE_NAMES,
+        default=DEFAULT_BACKEND,
+        help="ANN library/structure, or a vector database written at --out (a folder; qdrant: or a URL)",
+    )
+    parser.add_argument("--collection", help="database collection/table name (default 'documents')")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing database collection of that name"
     )
     parser.add_argument(
         "--precision", choices=PRECISIONS, default="float32", help="stored embedding precision"
@@ -58,7 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
+    from ternembed.cli.index_database import check_ann_options, run_database_index
     from ternembed.index import build_index
+
+    if args.backend in DATABASE_NAMES:
+        return run_database_index(args)
+    check_ann_options(args)
 
     options = ("m", "ef_construction", "ef_search", "nlist", "nprobe")
     params = {name: getattr(args, name) for name in options if getattr(args, name) is not None}
