@@ -15,7 +15,9 @@ HELP = ("Build a general distillation corpus (definitions, manuals, info pages, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="the .txt file to write (its manifest goes to FILE.json)")
+    parser.add_argument(
+        "--out", required=True, help="the .txt file to write (its manifest goes to FILE.json)"
+    )
     parser.add_argument("--max-texts", type=int, default=None,
                         help="sample at most N texts, keeping the length buckets' shares (default: all)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
@@ -36,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--max-texts must be positive, got {args.max_texts}")
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
         raise CliError(f"cannot write {out}: {out.parent} is not a writable folder")
-    print("reading sources and filtering out evaluation texts (about a minute)...", file=sys.stderr, flush=True)
+    print(
+        "reading sources and filtering out evaluation texts (about a minute)...", file=sys.stderr, flush=True
+    )
     texts, report = build(args.max_texts, args.seed)
     if not texts:
         raise CliError("no texts found: install the Debian packages wordnet-base, manpages, linux-doc")

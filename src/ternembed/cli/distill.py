@@ -35,8 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--text-field", default=defaults["text_field"], help="column/key holding the text")
     data.add_argument("--max-texts", type=int, default=None, help="use a seeded sample of at most N texts")
     data.add_argument(
-        "--max-seq-length", type=int, default=defaults["max_seq_length"], help=f"cut training texts to N tokens (default {defaults['max_seq_length']}); the student keeps "
-        "the teacher's own maximum sequence length for inference"
+        "--max-seq-length",
+        type=int,
+        default=defaults["max_seq_length"],
+        help=f"cut training texts to N tokens (default {defaults['max_seq_length']}); the student keeps "
+        "the teacher's own maximum sequence length for inference",
     )
     training = parser.add_argument_group("training")
     length = training.add_mutually_exclusive_group()

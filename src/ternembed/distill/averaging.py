@@ -50,7 +50,9 @@ class LatentEMA:
         """Load shadows taken from a checkpoint (see :func:`split_checkpoint_state`)."""
         missing = set(self.shadows) - set(shadows)
         if missing:
-            raise ValueError(f"the checkpoint holds no EMA shadow for {len(missing)} parameters, e.g. {min(missing)}")
+            raise ValueError(
+                f"the checkpoint holds no EMA shadow for {len(missing)} parameters, e.g. {min(missing)}"
+            )
         with torch.no_grad():
             for name, shadow in self.shadows.items():
                 shadow.copy_(shadows[name])
@@ -61,5 +63,5 @@ def split_checkpoint_state(
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """A checkpoint's model state split into (the module's own state, the EMA shadows by parameter name)."""
     own = {k: v for k, v in state.items() if not k.startswith(CHECKPOINT_PREFIX)}
-    shadows = {k[len(CHECKPOINT_PREFIX):]: v for k, v in state.items() if k.startswith(CHECKPOINT_PREFIX)}
+    shadows = {k[len(CHECKPOINT_PREFIX) :]: v for k, v in state.items() if k.startswith(CHECKPOINT_PREFIX)}
     return own, shadows
