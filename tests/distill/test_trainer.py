@@ -13,6 +13,8 @@ import torch
 from ternembed.distill.run_folder import RUN_CONFIG_FILE
 
 FAST = ("--batch-size", "8", "--no-progress", "--eval-texts", "16", "--save-every", "2")
+DISTILLED_SETTINGS = ("--max-steps", "6", "--eval-every", "3", "--lr", "1e-3", "--loss",
+                      "paper:1,hidden:1,mse:1,cos:1,rkd:0.5,layers:1")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +23,9 @@ def distilled(tiny_st_dir, corpus_file, tmp_path_factory) -> Path:
     from ternembed.cli.main import main
 
     out = tmp_path_factory.mktemp("distill") / "student"
-    loss = "paper:1,hidden:1,mse:1,cos:1,rkd:0.5,layers:1"
-    code = main(["distill", tiny_st_dir, "--out", str(out), "--data", corpus_file, "--max-steps", "6",
-                 "--eval-every", "3", "--lr", "1e-3", "--loss", loss, *FAST])  # fmt: skip
+    code = main(
+        ["distill", tiny_st_dir, "--out", str(out), "--data", corpus_file, *DISTILLED_SETTINGS, *FAST]
+    )
     assert code == 0
     return out
 
@@ -64,7 +66,8 @@ def test_distillation_moves_the_student_towards_the_teacher(distilled, tiny_st_d
 
 def test_resume_of_a_finished_run_does_nothing(distilled, tiny_st_dir, corpus_file, run_cli):
     before = (distilled / RUN_CONFIG_FILE).read_text()
-    code, err = run_cli("distill", tiny_st_dir, "--out", distilled, "--data", corpus_file, "--resume", *FAST)
+    code, err = run_cli("distill", tiny_st_dir, "--out", distilled, "--data", corpus_file, "--resume",
+                        *DISTILLED_SETTINGS, *FAST)  # fmt: skip
     assert code == 0 and "already a finished run" in err
     assert (distilled / RUN_CONFIG_FILE).read_text() == before
 

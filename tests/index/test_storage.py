@@ -26,6 +26,6 @@ def test_replaces_an_index_only_after_a_complete_write(tmp_path):
 def test_refuses_to_overwrite_a_folder_that_is_not_an_index(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("precious")
-    with pytest.raises(FileExistsError, match="is not a ternembed index"):
+    with pytest.raises(FileExistsError, match="is not a ternembed model, run or index folder"):
         write_folder_atomically(tmp_path / "notes", lambda folder: None)
     assert (tmp_path / "notes" / "keep.txt").read_text() == "precious"

@@ -42,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from ternembed.config import TernaryConfig
-    from ternembed.io import FolderNotEmptyError, inspect_folder, save
+    from ternembed.io import inspect_folder, save
     from ternembed.io.fidelity_check import mean_cosine_to_reference
     from ternembed.io.info import format_table
+    from ternembed.io.output_folder import check_output_folder
     from ternembed.models import DEFAULT_MODEL, load_sentence_transformer
     from ternembed.quantize import freeze, prepare
     from ternembed.vision.models import is_image_model, quantize_image_model
@@ -60,16 +61,18 @@ def run(args: argparse.Namespace) -> int:
         activations=args.activations,
     )
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise FolderNotEmptyError(
-            f"{out} already exists and is not empty; choose another --out or pass --overwrite"
-        )
+    inputs = [args.model]
+    check_output_folder(out, overwrite=args.overwrite, inputs=inputs)  # before any work
     if is_image_model(args.model):
         overrides = {
             f: getattr(args, f) for f in ("granularity", "threshold", "storage", "embeddings", "activations")
         }
         overrides.update({f: tuple(getattr(args, f)) for f in ("include", "exclude") if getattr(args, f)})
-        print(format_table(inspect_folder(quantize_image_model(args.model, out, **overrides))))
+        print(
+            format_table(
+                inspect_folder(quantize_image_model(args.model, out, overwrite=args.overwrite, **overrides))
+            )
+        )
         return 0
     base_model = args.model or DEFAULT_MODEL
     stages = ["load", "ternarize", "pack", "fidelity", "save"]
@@ -93,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
             progress.update()
         progress.set_postfix_str(f"saving to {out}")
         folder = save(
-            model, out, config, base_model=str(base_model), quality=quality, overwrite=args.overwrite
-        )
+            model, out, config, base_model=str(base_model), quality=quality, overwrite=args.overwrite,
+            inputs=inputs,
+        )  # fmt: skip
         progress.update()
     print(format_table(inspect_folder(folder)))
     if quality is not None:

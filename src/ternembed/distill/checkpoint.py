@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ternembed.io.info import TRAINING_STATE_FOLDER
+from ternembed.io.output_folder import OutputFolderError
 
 CHECKPOINT_DIR = "checkpoint"
 MODEL_FILE = "student.safetensors"
@@ -38,12 +39,19 @@ def save_checkpoint(
     """Write model, optimizer and trainer state under ``folder/checkpoint`` atomically; return its path."""
     final, temporary, old = _paths(folder)
     shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
     tensors, optimizer_meta = _flatten_optimizer_state(optimizer_state)
-    save_file(_cpu_tensors(model_state), temporary / MODEL_FILE)
-    save_file(tensors, temporary / OPTIMIZER_FILE)
-    (temporary / STATE_FILE).write_text(json.dumps({**state, "optimizer": optimizer_meta}, indent=2))
-    _fsync_folder(temporary)
+    try:
+        temporary.mkdir(parents=True)
+        save_file(_cpu_tensors(model_state), temporary / MODEL_FILE)
+        save_file(tensors, temporary / OPTIMIZER_FILE)
+        (temporary / STATE_FILE).write_text(json.dumps({**state, "optimizer": optimizer_meta}, indent=2))
+        _fsync_folder(temporary)
+    except OSError as error:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise OutputFolderError(
+            f"cannot write checkpoint {str(temporary)!r}: {error.strerror or error}; the previous checkpoint "
+            "is kept (free space, then --resume)"
+        ) from error
     if final.exists():
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
@@ -75,6 +83,15 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     state = json.loads((source / STATE_FILE).read_text())
     optimizer_state = _unflatten_optimizer_state(load_file(source / OPTIMIZER_FILE), state.pop("optimizer"))
     return load_file(source / MODEL_FILE), optimizer_state, state
+
+
+def checkpoint_state(folder: Path) -> dict[str, Any] | None:
+    """The trainer state of the newest checkpoint under ``folder`` (no tensors read), or None."""
+    final, _, old = _paths(folder)
+    for source in (final, old):
+        if (source / STATE_FILE).is_file():
+            return json.loads((source / STATE_FILE).read_text())
+    return None
 
 
 def _paths(folder: Path) -> tuple[Path, Path, Path]:

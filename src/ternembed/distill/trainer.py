@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.distill.arguments import DistillArguments
 from ternembed.distill.averaging import LatentEMA, split_checkpoint_state
 from ternembed.distill.batching import StepPlan
-from ternembed.distill.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, save_latent
+from ternembed.distill.checkpoint import (
+    CheckpointError,
+    checkpoint_state,
+    load_checkpoint,
+    save_checkpoint,
+    save_latent,
+)
 from ternembed.distill.corpus import corpus_fingerprint, load_texts
 from ternembed.distill.default_corpus import default_corpus_path
 from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidden_states
@@ -115,9 +122,10 @@ def distill(
         _log(main, "warning: this CPU has no AVX512-BF16 or AMX-BF16, so --bf16 is emulated: a MiniLM run "
              "went 4x slower than fp32 on such a CPU; drop --bf16 here")  # fmt: skip
     folder = RunFolder(args.out)
-    if folder.finished and args.resume and not args.overwrite:
-        return _already_finished(folder, main)
-    folder.check(args.overwrite, args.resume)
+    inputs = [args.teacher, *args.data]
+    if folder.finished and args.resume and not args.overwrite and not _has_new_checkpoint(folder):
+        return _already_finished(folder, args, config, main)
+    folder.check(args.overwrite, args.resume, inputs)
 
     teacher = teacher if teacher is not None else load_teacher(args.teacher)
     _check_full_precision(teacher, args.teacher)
@@ -152,6 +160,7 @@ def distill(
     ema = LatentEMA(student, args.ema_decay) if args.ema_decay > 0 else None
 
     start_step, train_seconds, items_seen, history = 0, 0.0, 0, []
+    run_id = uuid.uuid4().hex  # tells this run's checkpoint from the one a finished OUT was made by
     checkpoint = load_checkpoint(folder.partial) if args.resume else None
     if checkpoint is not None:
         model_state, optimizer_state, state = checkpoint
@@ -162,10 +171,10 @@ def distill(
             ema.restore(shadows)
         optimizer.load_state_dict(optimizer_state)
         start_step, train_seconds, history = state["step"], state["train_seconds"], state["history"]
-        items_seen = state["items_seen"]
+        items_seen, run_id = state["items_seen"], state.get("run_id", run_id)
         _log(main, f"resuming {folder.partial} from step {start_step}/{total_steps}")
     if main:
-        folder.open(args.overwrite, args.resume)
+        folder.open(args.overwrite, args.resume, inputs)
     accelerator.wait_for_everyone()
 
     wrapped, optimizer = accelerator.prepare(student, optimizer)
@@ -193,7 +202,7 @@ def distill(
             "step": step, "total_steps": total_steps, "train_seconds": train_seconds, "items_seen": items_seen,
             "history": history,
             "arguments": args.to_dict(), "ternary_config": config.to_dict(), "corpus_fingerprint": fingerprint,
-            "world_size": world,
+            "world_size": world, "run_id": run_id,
         }  # fmt: skip
 
     _log(main, f"distilling {len(train_items)} items for {total_steps} steps on {world} x {device}"
@@ -385,8 +394,33 @@ def _save_student(
     )  # again, now that the card can show the run's corpus and settings
 
 
-def _already_finished(folder: RunFolder, main: bool) -> DistillResult:
+def _has_new_checkpoint(folder: RunFolder) -> bool:
+    """Whether ``OUT.partial`` holds a checkpoint of another run than the finished one in ``OUT``
+    (a killed ``--overwrite`` run), rather than what the finished run left behind."""
+    state = checkpoint_state(folder.partial)
+    if state is None:
+        return False
+    finished = json.loads((folder.out / RUN_CONFIG_FILE).read_text())
+    if "run_id" in state or "run_id" in finished:
+        return state.get("run_id") != finished.get("run_id")
+    return (state["step"], state["arguments"]) != (finished["step"], finished["arguments"])
+
+
+def _already_finished(
+    folder: RunFolder, args: DistillArguments, config: TernaryConfig, main: bool
+) -> DistillResult:
     run_config = json.loads((folder.out / RUN_CONFIG_FILE).read_text())
+    changes = args.training_changes(run_config["arguments"])
+    problems = [f"{name}: finished run {old!r}, now {new!r}" for name, (old, new) in changes.items()]
+    if run_config["ternary_config"] != config.to_dict():
+        problems.append(
+            f"ternary config: finished run {run_config['ternary_config']}, now {config.to_dict()}"
+        )
+    if problems:
+        raise CheckpointError(
+            f"{str(folder.out)!r} is a finished run with other settings (" + "; ".join(problems) + ") and "
+            "there is no checkpoint to resume; use --overwrite to train with the new settings"
+        )
     if main:
         folder.discard_partial()
         _log(main, f"{folder.out} is already a finished run; nothing to resume")

@@ -16,6 +16,7 @@ from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import Precision
 from ternembed.index.rescore_store import RescoreFrom
 from ternembed.index.search_index import SearchIndex
+from ternembed.io.output_folder import check_output_folder
 from ternembed.matryoshka import set_truncate_dim
 
 DEFAULT_CHUNK_SIZE = 2048
@@ -55,6 +56,8 @@ def build_index(
     """
     from tqdm.auto import tqdm
 
+    model_path = model if isinstance(model, (str, os.PathLike)) else None
+    check_output_folder(out, overwrite=True, inputs=[corpus, model_path])  # before hours of encoding
     total = count_lines(corpus)
     if total == 0:
         raise CorpusError(f"corpus file {str(corpus)!r} has no documents")

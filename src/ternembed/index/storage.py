@@ -1,45 +1,23 @@
-"""Writing an index folder atomically: build it beside the target, then swap it in with renames."""
+"""Writing an index folder atomically: built beside the target, then swapped in (io.output_folder)."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-CONFIG_FILE = "index_config.json"
+from ternembed.io.output_folder import INDEX_CONFIG_FILE, write_output_folder
+
+CONFIG_FILE = INDEX_CONFIG_FILE
 IDS_FILE = "ids.jsonl"
 
 
-def write_folder_atomically(target: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def write_folder_atomically(
+    target: str | os.PathLike, write: Callable[[Path], None], inputs: Iterable[str | os.PathLike | None] = ()
+) -> Path:
     """Call ``write(tmp_folder)`` and move the result to ``target``; an existing index there is replaced.
 
     Readers see either the old folder or the new one, never a half-written one; a failed write leaves
-    ``target`` untouched. A non-empty folder that is not an index is never overwritten.
+    ``target`` untouched. A non-empty folder that is not ours (an index, model or run) is never replaced.
     """
-    target = Path(target).expanduser().absolute()
-    if target.exists() and not _replaceable(target):
-        raise FileExistsError(
-            f"{str(target)!r} exists and is not a ternembed index; choose another output folder or remove it"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        write(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target)
-    return target
-
-
-def _replaceable(folder: Path) -> bool:
-    return folder.is_dir() and ((folder / CONFIG_FILE).is_file() or not any(folder.iterdir()))
+    return write_output_folder(target, write, overwrite=True, inputs=inputs)

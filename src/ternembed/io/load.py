@@ -14,8 +14,8 @@ from ternembed.io.manifest import Manifest
 from ternembed.io.save import hf_model_of
 from ternembed.io.sentence_transformer import TernarySentenceTransformer
 from ternembed.io.source_folder import check_json_files
-from ternembed.io.tokenizer_check import check_tokenizer
 from ternembed.io.stock_loaders import register_folder_architecture
+from ternembed.io.tokenizer_check import check_tokenizer
 from ternembed.io.validate import (
     check_folder,
     check_hf_config,

@@ -1,15 +1,14 @@
 """Write a frozen ternary SentenceTransformer to a folder that stock tools recognise.
 
-The folder is built next to the target and renamed into place, so a crash never leaves a
-half-written model where a finished one is expected.
+The folder is built next to the target and swapped into place (:mod:`ternembed.io.output_folder`),
+so a crash never leaves a half-written model where a finished one is expected.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
-from ternembed.io.errors import FolderNotEmptyError, UnsupportedArchitectureError
+from ternembed.io.errors import UnsupportedArchitectureError
 from ternembed.io.manifest import QUANT_METHOD, describe_model
 from ternembed.io.model_card import write_model_card
+from ternembed.io.output_folder import check_output_folder, write_output_folder
 from ternembed.io.stock_loaders import mark_hf_config
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear
 
@@ -63,6 +63,7 @@ def save(
     base_model: str | None = None,
     quality: dict[str, float] | None = None,
     overwrite: bool = False,
+    inputs: Sequence[str | os.PathLike | None] = (),
 ) -> Path:
     """Save a frozen ternary SentenceTransformer to ``out_dir`` and return the folder.
 
@@ -72,14 +73,10 @@ def save(
         config: the TernaryConfig the model was quantized with.
         base_model: name or path of the full-precision model, recorded in the manifest and model card.
         quality: optional metrics (e.g. ``{"cosine_to_base": 0.93}``) shown in the model card.
-        overwrite: replace an existing non-empty folder.
+        overwrite: replace an existing non-empty folder (only a ternembed model, run or index folder).
+        inputs: files or folders the model was read from; ``out_dir`` may not be, hold or lie inside one.
     """
-    target = Path(out_dir).expanduser().resolve()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:
-        raise FolderNotEmptyError(
-            f"{target} already exists and is not empty; choose another folder or pass overwrite=True "
-            "(--overwrite on the command line)"
-        )
+    target = check_output_folder(out_dir, overwrite=overwrite, inputs=inputs)
     hf_model = hf_model_of(model)
     _check_quantized_modules_inside(model, hf_model)
     manifest = describe_model(hf_model, config, base_model)
@@ -87,20 +84,15 @@ def save(
         raise UnsupportedArchitectureError(
             "the model holds no PackedTernaryLinear layer; call ternembed.prepare and ternembed.freeze first"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp makes 0700; a saved model is an ordinary readable folder
-    try:
+
+    def write(staging: Path) -> None:
         model.save(str(staging), create_model_card=False)
         _write_weights(hf_model, staging / WEIGHTS_FILENAME)
         _add_quantization_config(staging / HF_CONFIG_FILENAME, manifest.to_dict())
         (staging / CONFIG_FILENAME).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
         write_model_card(staging, quality)
-        _replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+
+    return write_output_folder(target, write, overwrite=overwrite, inputs=inputs)
 
 
 def _write_weights(hf_model: nn.Module, path: Path) -> None:
@@ -123,22 +115,3 @@ def _add_quantization_config(path: Path, manifest: dict[str, Any]) -> None:
     hf_config = mark_hf_config(json.loads(path.read_text()))
     hf_config["quantization_config"] = {"quant_method": QUANT_METHOD, **manifest}
     path.write_text(json.dumps(hf_config, indent=2, sort_keys=True) + "\n")
-
-
-def _replace_folder(staging: Path, target: Path) -> None:
-    """Rename ``staging`` to ``target``; an existing target is moved aside first and removed after."""
-    if not target.exists():
-        staging.rename(target)
-        return
-    previous = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    previous.rmdir()
-    target.rename(previous)
-    try:
-        staging.rename(target)
-    except BaseException:
-        previous.rename(target)
-        raise
-    if previous.is_dir():
-        shutil.rmtree(previous)
-    else:
-        previous.unlink()

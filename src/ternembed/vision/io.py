@@ -22,13 +22,14 @@ from transformers import AutoConfig, AutoModel
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.io.manifest import Manifest, describe_model
+from ternembed.io.output_folder import IMAGE_ENCODER_FILE
 from ternembed.io.validate import check_tensor_values, check_weights, read_json, stored_tensor_specs
 from ternembed.nn import PackedTernaryLinear, TernaryLinear
 from ternembed.vision.conv import PackedTernaryConv1x1, TernaryConv1x1
 from ternembed.vision.encoder import ImageEncoder
 from ternembed.vision.processor import load_image_processor
 
-ENCODER_FILENAME = "image_encoder.json"
+ENCODER_FILENAME = IMAGE_ENCODER_FILE
 WEIGHTS_FILENAME = "model.safetensors"
 
 

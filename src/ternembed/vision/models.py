@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ternembed.config import TernaryConfig
+from ternembed.io.output_folder import check_output_folder, write_output_folder
 from ternembed.io.validate import read_json
 from ternembed.vision.config import vision_ternary_config
 from ternembed.vision.encoder import ImageEncoder, Pooling
@@ -81,14 +82,22 @@ def quantize_image_model(
     name_or_path: str | os.PathLike,
     out: str | os.PathLike,
     pooling: Pooling | None = None,
+    overwrite: bool = False,
     **config_overrides: Any,
 ) -> Path:
     """Load an image model, ternarize and pack it (no training) and save it to ``out``.
 
     ``config_overrides`` are :class:`TernaryConfig` fields (granularity, threshold, storage, include,
-    ...) laid over :func:`default_image_config`.
+    ...) laid over :func:`default_image_config`. A non-empty ``out`` is replaced only with ``overwrite``
+    and only when it is a ternembed folder (:mod:`ternembed.io.output_folder`).
     """
+    check_output_folder(out, overwrite=overwrite, inputs=[name_or_path])
     encoder = load_image_model(name_or_path, pooling)
     config = default_image_config(encoder, **config_overrides)
     freeze_image_encoder(prepare_image_encoder(encoder, config), config)
-    return save_image_encoder(encoder, out, config, base_model=str(name_or_path))
+    return write_output_folder(
+        out,
+        lambda staging: save_image_encoder(encoder, staging, config, base_model=str(name_or_path)),
+        overwrite=overwrite,
+        inputs=[name_or_path],
+    )
