@@ -79,7 +79,7 @@ def test_quantize_errors_are_one_line(tiny_st_dir, tmp_path, capsys):
     assert main(["quantize", tiny_st_dir, "--out", str(tmp_path / "n"), "--include", "*decoder*"]) == 2
     assert "match no nn.Linear layer" in capsys.readouterr().err
     assert main(["quantize", str(tmp_path / "missing-model"), "--out", str(tmp_path / "o")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["info", tiny_st_dir]) == 2
