@@ -138,3 +138,38 @@ def test_missing_database_package_names_what_to_install(
     error = capsys.readouterr().err
     assert "needs the 'qdrant-client' package" in error and "pip install ternembed[integrations]" in error
     assert len(error.strip().splitlines()) == 1 and not (tmp_path / "db").exists()
+
+
+@pytest.mark.parametrize("backend", ["chroma", "lancedb", "qdrant"])
+def test_a_failed_overwrite_keeps_the_old_collection(
+    backend, tiny_ternary_dir, corpus_file, tmp_path, monkeypatch
+):
+    from ternembed.integrations.common import TextEncoder
+    from ternembed.integrations.ingest import write_corpus
+
+    out = tmp_path / "db"
+    write_corpus(tiny_ternary_dir, corpus_file, backend, out, show_progress=False)
+    encode = TextEncoder.encode
+
+    def fail_on_documents(self, texts, kind="document"):
+        if kind == "document":
+            raise RuntimeError("encoder crashed")
+        return encode(self, texts, kind)
+
+    monkeypatch.setattr(TextEncoder, "encode", fail_on_documents)
+    with pytest.raises(RuntimeError, match="encoder crashed"):
+        write_corpus(tiny_ternary_dir, corpus_file, backend, out, overwrite=True, show_progress=False)
+    monkeypatch.setattr(TextEncoder, "encode", encode)
+    assert _count(backend, out) == 40  # and no staging collection is left behind
+
+
+def test_a_failed_new_qdrant_collection_is_removed(tiny_ternary_dir, corpus_file, tmp_path, monkeypatch):
+    from ternembed.integrations.common import TextEncoder
+    from ternembed.integrations.ingest import write_corpus
+
+    monkeypatch.setattr(TextEncoder, "encode", lambda self, texts, kind="document": 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_corpus(tiny_ternary_dir, corpus_file, "qdrant", tmp_path / "db", show_progress=False)
+    client = QdrantClient(path=str(tmp_path / "db"))
+    assert client.get_collections().collections == []
+    client.close()

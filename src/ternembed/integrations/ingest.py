@@ -144,7 +144,7 @@ def _chroma_space(function) -> dict:
 def _write_lancedb(encoder: TextEncoder, documents, location, collection, overwrite, precision) -> None:
     from ternembed.integrations import lancedb as lance
 
-    db = lance._lancedb.connect(location)
+    db = lance.connect(location)
     if collection in _lance_tables(db) and not overwrite:
         raise _exists_error("lancedb", collection, location)
     if encoder.name_or_path is None:
