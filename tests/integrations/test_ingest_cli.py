@@ -108,6 +108,7 @@ def test_a_bad_corpus_fails_before_the_database_is_touched(backend, tiny_ternary
         ),
         (["--backend", "qdrant", "--precision", "int8"], "qdrant stores precision float32 here, not 'int8'"),
         (["--backend", "lancedb", "--precision", "binary"], "lancedb stores precision float32 or int8 here"),
+        (["--backend", "chroma", "--out", "http://localhost:8000"], "chroma writes a local folder here"),
         (["--collection", "x"], "--collection and --overwrite apply to the chroma, lancedb, qdrant backends"),
     ],
 )
@@ -173,3 +174,12 @@ def test_a_failed_new_qdrant_collection_is_removed(tiny_ternary_dir, corpus_file
     client = QdrantClient(path=str(tmp_path / "db"))
     assert client.get_collections().collections == []
     client.close()
+
+
+def test_an_unreachable_qdrant_server_is_one_line(tiny_ternary_dir, corpus_file, capsys):
+    assert _index(tiny_ternary_dir, corpus_file, "qdrant", "http://127.0.0.1:1") == 2
+    error = capsys.readouterr().err
+    assert (
+        "cannot reach the Qdrant server at http://127.0.0.1:1" in error
+        and len(error.strip().splitlines()) == 1
+    )
