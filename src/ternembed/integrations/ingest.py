@@ -72,6 +72,10 @@ def write_corpus(
     location = os.fspath(out)
     if not location.startswith(("http://", "https://")):
         _check_folder(Path(location), backend)
+    elif backend != "qdrant":
+        raise ValueError(
+            f"--out {location!r} is an address; {backend} writes a local folder here (qdrant takes a URL)"
+        )
     count = sum(1 for _ in read_corpus(corpus, id_field, text_field))
     encoder = encoder_for(model, batch_size)
     documents = _progress(read_corpus(corpus, id_field, text_field), count, backend, show_progress)
@@ -144,7 +148,7 @@ def _chroma_space(function) -> dict:
 def _write_lancedb(encoder: TextEncoder, documents, location, collection, overwrite, precision) -> None:
     from ternembed.integrations import lancedb as lance
 
-    db = lance._lancedb.connect(location)
+    db = lance.connect(location)
     if collection in _lance_tables(db) and not overwrite:
         raise _exists_error("lancedb", collection, location)
     if encoder.name_or_path is None:
@@ -166,11 +170,16 @@ def _lance_tables(db) -> set[str]:
 
 
 def _write_qdrant(encoder: TextEncoder, documents, location, collection, overwrite, precision) -> None:
+    from qdrant_client.http.exceptions import ResponseHandlingException
+
     from ternembed.integrations import qdrant
 
     client = qdrant.connect(location)
     try:
-        exists = client.collection_exists(collection)
+        try:
+            exists = client.collection_exists(collection)
+        except ResponseHandlingException as error:
+            raise ConnectionError(f"cannot reach the Qdrant server at {location}: {error}") from error
         if exists and not overwrite:
             raise _exists_error("qdrant", collection, location)
         staging = collection + STAGING_SUFFIX if exists else collection

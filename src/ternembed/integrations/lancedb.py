@@ -20,7 +20,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ternembed.index.corpus import Document
-from ternembed.integrations.common import TextEncoder, batched, encoder_for, require
+from ternembed.integrations.common import TextEncoder, batched, encoder_for, portable_name, require
 
 EMBEDDING_FUNCTION_NAME = "ternembed"
 LANCEDB_PACKAGE = "lancedb"
@@ -69,10 +69,13 @@ class TernembedEmbeddings(TextEmbeddingFunction):
 
 def embedding_function(model: str | os.PathLike, batch_size: int = 32) -> TernembedEmbeddings:
     """The registered ``ternembed`` function for a model folder or name (as LanceDB's registry creates it)."""
-    from ternembed.integrations.common import portable_name
-
     registry = _lancedb.embeddings.get_registry()
     return registry.get(EMBEDDING_FUNCTION_NAME).create(name=portable_name(model), batch_size=batch_size)
+
+
+def connect(path: str | os.PathLike):
+    """``lancedb.connect`` on a local database folder."""
+    return _lancedb.connect(os.fspath(path))
 
 
 def document_schema(function: TernembedEmbeddings) -> type[LanceModel]:
