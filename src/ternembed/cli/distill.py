@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         THRESHOLD_RULES,
         TernaryConfig,
     )
-    from ternembed.distill.arguments import LR_SCHEDULES, DistillArguments
+    from ternembed.distill.arguments import LR_SCHEDULES, TEACHER_MATCHES, DistillArguments
 
     defaults = {f.name: f.default for f in dataclasses.fields(DistillArguments)}
     ternary = TernaryConfig()
@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "datasets folder; default: 50,000 texts of the general corpus (`ternembed corpus`), "
                            "built once and cached")  # fmt: skip
     data.add_argument("--text-field", default=defaults["text_field"], help="column/key holding the text")
+    data.add_argument("--teacher-embeddings", metavar="VECTORS.parquet", default=None,
+                      help="teacher vectors precomputed by `ternembed embed` (float32) instead of running the "
+                           "teacher; only embedding-level loss terms (mse, cos, rkd, bank, matryoshka)")  # fmt: skip
+    data.add_argument("--teacher-match", choices=TEACHER_MATCHES, default=defaults["teacher_match"],
+                      help="find each training text's stored vector by its text, or by the --data records' ids")  # fmt: skip
     data.add_argument("--max-texts", type=int, default=None, help="use a seeded sample of at most N texts")
     data.add_argument(
         "--max-seq-length",
@@ -64,7 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--warmup-ratio", type=float, default=defaults["warmup_ratio"])
     training.add_argument("--weight-decay", type=float, default=defaults["weight_decay"])
     training.add_argument("--loss", default=defaults["loss"],
-                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, bank, e.g. 'hidden:1,cos:1'")  # fmt: skip
+                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, bank, matryoshka, "
+                               "e.g. 'hidden:1,cos:1' or 'hidden:1,cos:1,matryoshka:0.5'")  # fmt: skip
+    training.add_argument("--matryoshka-dims", type=_dims, default=defaults["matryoshka_dims"], metavar="N,N,...",
+                          help="leading dimensions of the matryoshka term (default "
+                               f"{','.join(map(str, defaults['matryoshka_dims']))}; those below the model's own)")  # fmt: skip
     training.add_argument("--rkd-temperature", type=float, default=defaults["rkd_temperature"],
                           help="temperature of the rkd and bank terms")  # fmt: skip
     training.add_argument("--bank-size", type=int, default=defaults["bank_size"],
@@ -141,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         keep_latent=args.keep_latent,
         ema_decay=args.ema,
+        matryoshka_dims=args.matryoshka_dims,
+        teacher_embeddings=args.teacher_embeddings,
+        teacher_match=args.teacher_match,
     )
     if args.eval is not None:
         from ternembed.eval.tasks import resolve_task
@@ -157,6 +169,17 @@ def run(args: argparse.Namespace) -> int:
         if args.eval is not None:
             _evaluate_on_user_data(result.out, args.model, args.eval)
     return 0
+
+
+def _dims(text: str) -> tuple[int, ...]:
+    """``"64,128,256"`` as a tuple of positive integers (argparse reports a bad value in one line)."""
+    try:
+        dims = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not dims or min(dims) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must list positive dimensions, e.g. 64,128,256")
+    return dims
 
 
 def _evaluate_on_user_data(student: Path, teacher: str, data: str) -> None:

@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ternembed.distill.losses import LossSpec
+from ternembed.matryoshka import DEFAULT_MATRYOSHKA_DIMS
 
 LrSchedule = Literal["constant", "linear", "cosine"]
 LR_SCHEDULES: tuple[str, ...] = ("constant", "linear", "cosine")
+TeacherMatch = Literal["text", "id"]
+TEACHER_MATCHES: tuple[str, ...] = ("text", "id")
 
 TRAINING_FIELDS = (
     "teacher", "data", "text_field", "max_texts", "epochs", "max_steps", "batch_size", "grad_accum",
     "max_seq_length", "lr", "lr_schedule", "warmup_ratio", "weight_decay", "max_grad_norm", "loss",
-    "rkd_temperature", "bank_size", "seed", "bf16", "eval_texts", "ema_decay",
+    "rkd_temperature", "bank_size", "seed", "bf16", "eval_texts", "ema_decay", "matryoshka_dims",
+    "teacher_embeddings", "teacher_match",
 )  # fmt: skip
 """Fields that must not change when a run is resumed (they change what is trained)."""
 
@@ -60,6 +64,11 @@ class DistillArguments:
             end (0 turns it off; see :mod:`ternembed.distill.averaging`).
         keep_latent: also save the trainable student's latent weights (``training/`` in ``out``), which
             :func:`ternembed.distill.soup.soup` averages across runs.
+        matryoshka_dims: leading dimension counts of the ``matryoshka`` loss term.
+        teacher_embeddings: a vectors file from ``ternembed embed`` (float32) whose stored teacher
+            embeddings replace the teacher's forward pass; only pooled-embedding loss terms then work.
+        teacher_match: how training texts find their stored vector: by ``text`` (the payload's text field)
+            or by ``id`` (the ``--data`` records' ids).
     """
 
     teacher: str
@@ -91,6 +100,9 @@ class DistillArguments:
     progress: bool = True
     keep_latent: bool = False
     ema_decay: float = 0.0
+    matryoshka_dims: tuple[int, ...] = DEFAULT_MATRYOSHKA_DIMS
+    teacher_embeddings: str | None = None
+    teacher_match: TeacherMatch = "text"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", tuple(str(p) for p in self.data))
@@ -116,16 +128,35 @@ class DistillArguments:
             raise ArgumentError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not self.rkd_temperature > 0:
             raise ArgumentError(f"rkd_temperature must be positive, got {self.rkd_temperature}")
-        LossSpec.parse(self.loss)
+        spec = LossSpec.parse(self.loss)
+        object.__setattr__(self, "matryoshka_dims", tuple(int(d) for d in self.matryoshka_dims))
+        if not self.matryoshka_dims or min(self.matryoshka_dims) <= 0:
+            raise ArgumentError(
+                f"matryoshka_dims must be positive integers, got {list(self.matryoshka_dims)}"
+            )
+        if self.teacher_match not in TEACHER_MATCHES:
+            raise ArgumentError(
+                f"teacher_match must be one of {list(TEACHER_MATCHES)}, got {self.teacher_match!r}"
+            )
+        if self.teacher_embeddings is not None and spec.token_level_terms:
+            raise ArgumentError(
+                f"--teacher-embeddings holds pooled embeddings only, but the loss terms "
+                f"{', '.join(spec.token_level_terms)} need the teacher's hidden states; use embedding-level "
+                "terms such as --loss cos:1,mse:1 (choose from mse, cos, rkd, bank, matryoshka)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["data"] = list(self.data)
+        data["matryoshka_dims"] = list(self.matryoshka_dims)
         return data
 
     def training_changes(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """Training-relevant fields that differ from a checkpoint's saved arguments: {name: (saved, now)}."""
         now = self.to_dict()
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}  # fields newer than the checkpoint
+        defaults = {  # fields newer than the checkpoint, as to_dict writes them
+            f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+            for f in dataclasses.fields(self)
+        }
         before = {name: saved.get(name, defaults[name]) for name in TRAINING_FIELDS}
         return {name: (before[name], now[name]) for name in TRAINING_FIELDS if before[name] != now[name]}

@@ -22,14 +22,16 @@ class EncoderOutput:
 
     Attributes:
         sentence_embedding: pooled embedding ``[batch, dim]``.
-        token_embeddings: last hidden states ``[batch, tokens, hidden]`` (patches for images).
-        attention_mask: ``[batch, tokens]`` with 1 on real tokens; all ones for images.
+        token_embeddings: last hidden states ``[batch, tokens, hidden]`` (patches for images); None for
+            precomputed teacher embeddings, which hold the pooled embedding only.
+        attention_mask: ``[batch, tokens]`` with 1 on real tokens; all ones for images; None with
+            ``token_embeddings``.
         hidden_states: every layer's hidden states (embedding output first) when asked for, else None.
     """
 
     sentence_embedding: torch.Tensor
-    token_embeddings: torch.Tensor
-    attention_mask: torch.Tensor
+    token_embeddings: torch.Tensor | None
+    attention_mask: torch.Tensor | None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
 

@@ -13,6 +13,12 @@ A loss spec such as ``"hidden:1,cos:1,rkd:0.5"`` names terms and their weights:
 - ``bank``: KL divergence between teacher and student distributions of each text over a fixed bank
   of teacher embeddings (softmax of cosine similarities / temperature): the student learns to rank
   the teacher's documents the way the teacher does, not only to point the same way.
+- ``matryoshka``: ``1 - cosine`` between student and teacher embeddings truncated to each of a few
+  leading dimension counts (default 64, 128, 256; those below the model's own) and re-normalized,
+  averaged: the first N dimensions stay a usable embedding on their own.
+
+``mse``, ``cos``, ``rkd``, ``bank`` and ``matryoshka`` read only the pooled embedding, so they work with
+precomputed teacher embeddings; ``paper``, ``hidden`` and ``layers`` need the teacher's hidden states.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ import torch
 import torch.nn.functional as F
 
 from ternembed.distill.encoders import EncoderOutput
+from ternembed.matryoshka import DEFAULT_MATRYOSHKA_DIMS, truncate_normalized, usable_dims
 
-LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank"]
+LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank", "matryoshka"]
 LOSS_NAMES: tuple[str, ...] = get_args(LossName)
+TOKEN_LEVEL_LOSSES: tuple[str, ...] = ("paper", "hidden", "layers")
+"""Terms that read the teacher's hidden states, not only its pooled embedding."""
 
 
 class LossSpecError(ValueError):
@@ -72,6 +81,11 @@ class LossSpec:
         return any(name == "layers" for name, _ in self.weights)
 
     @property
+    def token_level_terms(self) -> tuple[str, ...]:
+        """Terms that need the teacher's hidden states (precomputed embeddings cannot provide them)."""
+        return tuple(name for name, _ in self.weights if name in TOKEN_LEVEL_LOSSES)
+
+    @property
     def needs_bank(self) -> bool:
         """True when a term ranks a bank of teacher embeddings (the trainer must build one)."""
         return any(name == "bank" for name, _ in self.weights)
@@ -83,18 +97,28 @@ def distillation_loss(
     teacher: EncoderOutput,
     rkd_temperature: float = 0.05,
     bank: torch.Tensor | None = None,
+    matryoshka_dims: tuple[int, ...] = DEFAULT_MATRYOSHKA_DIMS,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The weighted sum of the spec's terms and each unweighted term's value (for logging).
 
     ``bank``: normalized teacher embeddings ``[n, dim]``, needed by the ``bank`` term.
+    ``matryoshka_dims``: leading dimension counts of the ``matryoshka`` term.
     """
-    terms = {name: _term(name, student, teacher, rkd_temperature, bank) for name, _ in spec.weights}
+    terms = {
+        name: _term(name, student, teacher, rkd_temperature, bank, matryoshka_dims)
+        for name, _ in spec.weights
+    }
     total = sum(weight * terms[name] for name, weight in spec.weights)
     return total, {name: float(value.detach()) for name, value in terms.items()}
 
 
 def _term(
-    name: str, student: EncoderOutput, teacher: EncoderOutput, temperature: float, bank: torch.Tensor | None
+    name: str,
+    student: EncoderOutput,
+    teacher: EncoderOutput,
+    temperature: float,
+    bank: torch.Tensor | None,
+    matryoshka_dims: tuple[int, ...],
 ) -> torch.Tensor:
     if name == "paper":
         return F.mse_loss(student.token_embeddings.float(), teacher.token_embeddings.float())
@@ -119,6 +143,8 @@ def _term(
         if bank is None:
             raise ValueError("the 'bank' loss needs a bank of teacher embeddings")
         return bank_kl(student_embedding, teacher_embedding, bank, temperature)
+    if name == "matryoshka":
+        return matryoshka_cosine(student_embedding, teacher_embedding, matryoshka_dims)
     raise LossSpecError(f"unknown loss {name!r}; choose from {list(LOSS_NAMES)}")
 
 
@@ -151,3 +177,18 @@ def bank_kl(
     teacher_log_probs = F.log_softmax(teacher @ bank.T / temperature, dim=-1)
     student_log_probs = F.log_softmax(student @ bank.T / temperature, dim=-1)
     return (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1).mean()
+
+
+def matryoshka_cosine(student: torch.Tensor, teacher: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    """Mean over ``dims`` below the embedding size of ``1 - cosine`` of the truncated, re-normalized embeddings."""
+    kept = usable_dims(dims, student.shape[-1])
+    if not kept:
+        raise ValueError(
+            f"the 'matryoshka' loss has no dimension below the model's {student.shape[-1]} in {list(dims)}; "
+            "pass smaller --matryoshka-dims"
+        )
+    losses = [
+        1.0 - (truncate_normalized(student, dim) * truncate_normalized(teacher, dim)).sum(-1).mean()
+        for dim in kept
+    ]
+    return sum(losses) / len(losses)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
-from ternembed.distill.arguments import DistillArguments
+from ternembed.distill.arguments import ArgumentError, DistillArguments
 from ternembed.distill.averaging import LatentEMA, split_checkpoint_state
 from ternembed.distill.batching import StepPlan
 from ternembed.distill.checkpoint import (
@@ -38,11 +38,13 @@ from ternembed.distill.checkpoint import (
 )
 from ternembed.distill.corpus import corpus_fingerprint, load_texts
 from ternembed.distill.default_corpus import default_corpus_path
-from ternembed.distill.encoders import BatchEncoder, TextBatchEncoder, set_hidden_states
+from ternembed.distill.encoders import BatchEncoder, EncoderOutput, TextBatchEncoder, set_hidden_states
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
 from ternembed.distill.progress_log import ProgressLog
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
+from ternembed.distill.teacher_embeddings import TeacherEmbeddingsError, load_teacher_embeddings
+from ternembed.matryoshka import full_dimension, usable_dims
 from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
 
@@ -144,6 +146,7 @@ def distill(
         )
     total_steps = args.max_steps or plan.steps_per_epoch * args.epochs
     fingerprint = corpus_fingerprint(items)
+    stored = _stored_teacher_embeddings(args, spec, teacher, train_items)
 
     device = accelerator.device
 
@@ -184,7 +187,11 @@ def distill(
         else None
     )
 
-    bank = _teacher_bank(encoder, teacher, train_items, args, device, autocast) if spec.needs_bank else None
+    bank = (
+        _teacher_bank(encoder, teacher, train_items, args, device, autocast, stored)
+        if spec.needs_bank
+        else None
+    )
 
     def evaluate(step: int) -> dict[str, float]:
         if teacher_eval is None:
@@ -221,14 +228,17 @@ def distill(
         for micro_step in range(args.grad_accum):
             indices = plan.batch(step, micro_step, rank)
             batch = to_device(encoder.collate([train_items[i] for i in indices]), device)
-            with torch.no_grad(), autocast():
-                teacher_output = encoder.encode(teacher, batch, spec.needs_hidden_states)
+            if stored is not None:
+                teacher_output = EncoderOutput(stored[indices].to(device), None, None)
+            else:
+                with torch.no_grad(), autocast():
+                    teacher_output = encoder.encode(teacher, batch, spec.needs_hidden_states)
             last = micro_step == args.grad_accum - 1
             with nullcontext() if last else accelerator.no_sync(wrapped):
                 with autocast():
                     student_output = encoder.encode(wrapped, batch, spec.needs_hidden_states)
                     loss, terms = distillation_loss(
-                        spec, student_output, teacher_output, args.rkd_temperature, bank
+                        spec, student_output, teacher_output, args.rkd_temperature, bank, args.matryoshka_dims
                     )
                 accelerator.backward(loss / args.grad_accum)
             for name, value in terms.items():
@@ -336,11 +346,37 @@ def _teacher_bank(
     args: DistillArguments,
     device: torch.device,
     autocast: Callable[[], Any],
+    stored: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Normalized teacher embeddings of a seeded sample of ``args.bank_size`` training items, on ``device``."""
+    """Normalized teacher embeddings of a seeded sample of ``args.bank_size`` training items, on ``device``
+    (taken from ``stored`` precomputed embeddings when given)."""
     count = min(args.bank_size, len(items))
-    sample = [items[i] for i in sorted(random.Random(args.seed + 1).sample(range(len(items)), count))]
+    rows = sorted(random.Random(args.seed + 1).sample(range(len(items)), count))
+    if stored is not None:
+        return torch.nn.functional.normalize(stored[rows], dim=-1).to(device)
+    sample = [items[i] for i in rows]
     return embed_items(encoder, teacher, sample, EVAL_BATCH_SIZE, device, autocast).to(device)
+
+
+def _stored_teacher_embeddings(
+    args: DistillArguments, spec: LossSpec, teacher: nn.Module, train_items: Sequence[Any]
+) -> torch.Tensor | None:
+    """Check the matryoshka dims against the teacher, and read ``--teacher-embeddings`` when given."""
+    if any(name == "matryoshka" for name, _ in spec.weights):
+        dimension = full_dimension(teacher)
+        if not usable_dims(args.matryoshka_dims, dimension):
+            raise ArgumentError(
+                f"the 'matryoshka' loss needs --matryoshka-dims below the teacher's {dimension} dimensions, "
+                f"got {list(args.matryoshka_dims)}"
+            )
+    if args.teacher_embeddings is None:
+        return None
+    if not all(isinstance(item, str) for item in train_items):
+        raise TeacherEmbeddingsError("--teacher-embeddings works with text teachers only")
+    return load_teacher_embeddings(
+        args.teacher_embeddings, train_items, full_dimension(teacher), args.teacher_match, args.data,
+        args.text_field,
+    )  # fmt: skip
 
 
 def _check_full_precision(teacher: nn.Module, name: str) -> None:
