@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "index",
     "search",
     "bench_ann",
+    "push",
 )
 
 
