@@ -174,3 +174,21 @@ def test_a_stock_resave_keeps_the_ternembed_architecture(folder, tmp_path):
         ternembed.load(folder).encode(TEXTS, convert_to_tensor=True),
         atol=1e-6,
     )
+
+
+def test_the_stock_loader_benchmark_runs_on_a_tiny_model(folder, tmp_path):
+    script = Path(__file__).parents[1] / "benchmarks" / "stock_loader_speed.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = tmp_path / "bench"
+    result = subprocess.run(
+        [sys.executable, str(script), str(folder), "--out", str(out), "--repeats", "1", "--shapes", "3x4:2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "stock_loader_speed.json").read_text())
+    assert data["stock_fused"] is True and data["ternembed_fused"] is True
+    assert len(data["rows"]) == 1 and data["rows"][0]["max_abs_diff"] < 1e-5
+    assert "stock / ternembed.load" in (out / "stock_loader_speed.md").read_text()
