@@ -185,7 +185,12 @@ def render_model_card(
 
 def _training_section(run: dict[str, Any]) -> list[str]:
     if not run:
-        return ["## Training", "", "Ternarized without distillation (post-training quantization).", ""]
+        return [
+            "## Training",
+            "",
+            "No distillation run is recorded in this folder (`distill_config.json`).",
+            "",
+        ]
     corpus = run.get("corpus", {})
     arguments = run.get("arguments", {})
     lines = [
