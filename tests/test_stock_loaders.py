@@ -99,7 +99,6 @@ def test_after_the_import_stock_loaders_match_ternembed_load_on_the_fused_path(f
         from sentence_transformers import SentenceTransformer
         from transformers import AutoModel, AutoTokenizer
         from ternembed.nn import PackedTernaryLinear
-from ternembed.nn.fused_encoder import FusedEncoderForward
         from ternembed.nn.fused_encoder import FusedEncoderForward
 
         folder, out, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
