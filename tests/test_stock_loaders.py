@@ -23,6 +23,7 @@ from ternembed.io.stock_loaders import (
 )
 from ternembed.kernels import native_library
 from ternembed.nn import PackedTernaryLinear
+from ternembed.nn.fused_encoder import FusedEncoderForward
 
 TEXTS = ["A man is playing a guitar.", "The weather is lovely today.", "Stocks fell sharply on Monday."]
 
@@ -174,3 +175,48 @@ def test_a_stock_resave_keeps_the_ternembed_architecture(folder, tmp_path):
         ternembed.load(folder).encode(TEXTS, convert_to_tensor=True),
         atol=1e-6,
     )
+
+
+def test_the_stock_loader_benchmark_runs_on_a_tiny_model(folder, tmp_path):
+    script = Path(__file__).parents[1] / "benchmarks" / "stock_loader_speed.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = tmp_path / "bench"
+    result = subprocess.run(
+        [sys.executable, str(script), str(folder), "--out", str(out), "--repeats", "1", "--shapes", "3x4:2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "stock_loader_speed.json").read_text())
+    assert data["stock_fused"] is True and data["ternembed_fused"] is True
+    assert len(data["rows"]) == 1 and data["rows"][0]["max_abs_diff"] < 1e-5
+    assert "stock / ternembed.load" in (out / "stock_loader_speed.md").read_text()
+
+
+def test_an_mpnet_folder_loads_with_stock_loaders_after_the_import(minilm_dir, tmp_path):
+    """In process (ternembed imported): a second architecture, ``ternembed-mpnet``."""
+    import transformers
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    from tests.tiny_models import tiny_text_model
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(minilm_dir)
+    hf_dir = tmp_path / "hf"
+    tiny_text_model("mpnet", vocab_size=tokenizer.vocab_size).save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    transformer = Transformer(str(hf_dir), max_seq_length=48)
+    source = SentenceTransformer(modules=[transformer, Pooling(32, "mean"), Normalize()], device="cpu")
+    source.save(str(tmp_path / "st"))
+    config = ternembed.TernaryConfig()
+    out = ternembed.save(ternembed.ternarize_model(str(tmp_path / "st"), config), tmp_path / "packed", config)
+    assert json.loads((out / "config.json").read_text())["model_type"] == "ternembed-mpnet"
+    hf_model = transformers.AutoModel.from_pretrained(str(out))
+    assert type(hf_model).__name__ == "TernembedMPNetModel"
+    assert isinstance(hf_model.encoder.layer[0].attention.attn.q, PackedTernaryLinear)
+    assert isinstance(hf_model.encoder.__dict__.get("forward"), FusedEncoderForward)
+    stock = SentenceTransformer(str(out), device="cpu")
+    np.testing.assert_allclose(stock.encode(TEXTS), ternembed.load(out).encode(TEXTS), atol=1e-5, rtol=0)

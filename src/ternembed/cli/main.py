@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "bench_ann",
     "embed",
     "serve",
+    "push",
 )
 
 

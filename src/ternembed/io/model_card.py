@@ -81,7 +81,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _task_type(main_score_name: str) -> str:
     for prefixes, task_type in _TASK_TYPES:
-        if main_score_name.startswith(prefixes) or f"_{prefixes[0]}" in main_score_name:
+        if any(prefix in main_score_name for prefix in prefixes):
             return task_type
     return "Other"
 
@@ -185,7 +185,12 @@ def render_model_card(
 
 def _training_section(run: dict[str, Any]) -> list[str]:
     if not run:
-        return ["## Training", "", "Ternarized without distillation (post-training quantization).", ""]
+        return [
+            "## Training",
+            "",
+            "No distillation run is recorded in this folder (`distill_config.json`).",
+            "",
+        ]
     corpus = run.get("corpus", {})
     arguments = run.get("arguments", {})
     lines = [
