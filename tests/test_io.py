@@ -171,16 +171,23 @@ def test_texts_longer_than_max_length_are_truncated(saved):
     assert np.allclose(model.encode(long_text), model.encode(long_text + " and many more words"), atol=1e-6)
 
 
-def test_save_refuses_a_non_empty_folder_unless_overwrite(saved, tmp_path):
+def test_save_refuses_a_non_empty_folder_and_never_replaces_a_foreign_one(saved, tmp_path):
+    from ternembed.io.output_folder import ForeignFolderError
+
     model = ternembed.load(saved[0])
     target = tmp_path / "busy"
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
     with pytest.raises(FolderNotEmptyError, match="overwrite=True"):
         ternembed.save(model, target, TernaryConfig())
+    with pytest.raises(ForeignFolderError, match="never replaced"):
+        ternembed.save(model, target, TernaryConfig(), overwrite=True)
     assert (target / "notes.txt").read_text() == "keep me"
-    ternembed.save(model, target, TernaryConfig(), overwrite=True)
-    assert not (target / "notes.txt").exists() and (target / "model.safetensors").is_file()
+    ours = tmp_path / "ours"
+    ternembed.save(model, ours, TernaryConfig())
+    (ours / "stale.txt").write_text("old")
+    ternembed.save(model, ours, TernaryConfig(), overwrite=True)
+    assert not (ours / "stale.txt").exists() and (ours / "model.safetensors").is_file()
 
 
 def test_a_failed_save_leaves_no_partial_folder(saved, tmp_path, monkeypatch):
