@@ -147,3 +147,11 @@ def test_bytes_per_vector_follow_precision(synthetic):
     assert sizes == {"float32": 4 * 128, "int8": 128, "binary": 16}
     index = _filled("faiss-flat", "binary", synthetic)
     assert 16 <= index.index_bytes_per_vector < 32
+
+
+def test_hnsw_returns_k_results_when_k_exceeds_ef_search(synthetic):
+    index = _filled("faiss-hnsw", "float32", synthetic)
+    index.backend.set_params(ef_search=8)
+    ids, scores = index.search_vectors(synthetic["queries"][:3], 200)
+    assert all(len(row) == 200 and len(set(row)) == 200 for row in ids)
+    assert index.backend.get_params() == {"ef_search": 8}  # the per-call beam leaves the setting alone

@@ -90,13 +90,17 @@ class _FaissBackend:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = check_vectors(queries, self.dimension, "queries")
-        distances, labels = self.index.search(self._encode(queries), int(k))
+        distances, labels = self.index.search(self._encode(queries), int(k), **self._search_options(int(k)))
         if self._binary:
             scores = 1.0 - 2.0 * distances.astype(np.float32) / self.dimension
         else:
             scores = distances.astype(np.float32)
         scores[labels < 0] = -np.inf
         return labels.astype(np.int64), scores
+
+    def _search_options(self, k: int) -> dict[str, Any]:
+        """Extra keyword arguments of faiss's ``search`` for a query of ``k`` results."""
+        return {}
 
     def reconstruct(self, labels: np.ndarray) -> np.ndarray:
         labels = _labels(labels)
@@ -200,6 +204,17 @@ class FaissHNSW(_FaissBackend):
             "faiss HNSW graphs cannot delete vectors; rebuild the index without those documents, "
             "or build with --backend usearch, faiss-ivf or faiss-flat, which support deletion"
         )
+
+    def _search_options(self, k: int) -> dict[str, Any]:
+        """A beam of at least ``k``: with efSearch below k, faiss returns fewer than k results.
+
+        Passed per call (SearchParametersHNSW), so concurrent searches never see each other's setting.
+        """
+        if k <= self.index.hnsw.efSearch:
+            return {}
+        params = _faiss().SearchParametersHNSW()
+        params.efSearch = k
+        return {"params": params}
 
     def get_params(self) -> dict[str, Any]:
         return {"ef_search": int(self.index.hnsw.efSearch)}
