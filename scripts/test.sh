@@ -7,4 +7,5 @@ bash scripts/setup.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 ruff check .
+lint-imports  # the import layers of docs/ARCHITECTURE.md (.importlinter)
 python -m pytest -v --durations=15 "$@"

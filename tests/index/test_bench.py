@@ -1,4 +1,4 @@
-"""bench-ann on a tiny BEIR folder: metrics, sweeps, checks and the report files."""
+"""bench-ann on a tiny BEIR folder: metrics, sweeps, headline ratios and the report files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from ternembed.cli.main import main
 from ternembed.index.bench import BenchSettings, run_bench
 from ternembed.index.metrics import bootstrap_ratio_interval, knn_recall, retrieval_metrics
-from ternembed.index.report import done_when_checks, pareto_frontier, write_report
+from ternembed.index.report import headline_ratios, pareto_frontier, write_report
 
 
 def test_retrieval_metrics_follow_pytrec_eval():
@@ -86,20 +86,35 @@ def test_run_bench_with_a_baseline_and_write_report(tiny_model, other_tiny_model
         student["exact"]["ndcg_at_10"]
     )
 
-    checks = done_when_checks(report)
-    assert "student + faiss-hnsw keeps >= 97% of teacher + exact nDCG@10" in checks[0]["check"]
+    ratios = headline_ratios(report)
+    assert ratios[0]["comparison"] == "nDCG@10 of student + faiss-hnsw / teacher + exact search"
     most_accurate = max(point["ndcg_at_10"] for point in hnsw["points"])
-    assert checks[0]["value"] == pytest.approx(most_accurate / report["models"][1]["exact"]["ndcg_at_10"])
-    assert "most accurate point" in checks[0]["detail"] and "x exact faiss-flat" in checks[0]["detail"]
-    low, high = checks[0]["interval"]
-    assert low <= checks[0]["value"] <= high and "95% bootstrap interval over the" in checks[0]["detail"]
+    assert ratios[0]["ratio"] == pytest.approx(most_accurate / report["models"][1]["exact"]["ndcg_at_10"])
+    assert "most accurate point" in ratios[0]["detail"] and "x exact faiss-flat" in ratios[0]["detail"]
+    low, high = ratios[0]["interval"]
+    assert low <= ratios[0]["ratio"] <= high and "95% bootstrap interval over the" in ratios[0]["detail"]
     assert all("per_query_ndcg_at_10" in point for point in hnsw["points"])
     assert "per_query_ndcg_at_10" not in flat["points"][0]
-    assert any("end-to-end query latency" in check["check"] for check in checks)
+    rescored = next(r for r in ratios if "faiss-hnsw binary +rescore 8 (int8 on disk)" in r["comparison"])
+    binary = next(
+        c
+        for c in student["configs"]
+        if (c["backend"], c["precision"], c["rescore"], c["rescore_from"])
+        == ("faiss-hnsw", "binary", 8, "int8")
+    )
+    at_float = next(p for p in binary["points"] if p["params"] == hnsw["summary_point"]["params"])
+    assert rescored["ratio"] == pytest.approx(at_float["ndcg_at_10"] / hnsw["summary_point"]["ndcg_at_10"])
+    assert rescored["memory_ratio"] == binary["memory_ratio_vs_float32"] > 1
+    latency = next(r for r in ratios if r["comparison"].startswith("end-to-end query latency"))
+    assert latency["ratio"] == pytest.approx(
+        student["latency_ms"]["end_to_end_median"] / report["models"][1]["latency_ms"]["end_to_end_median"]
+    )
+    assert not any({"threshold", "met"} & set(r) for r in ratios)
     paths = write_report(report, tmp_path / "report", command="ternembed bench-ann ...")
-    assert json.loads(paths["json"].read_text())["checks"] == checks
+    assert json.loads(paths["json"].read_text())["ratios"] == ratios
     markdown = paths["markdown"].read_text()
-    assert "| student | model | 32 |" in markdown and "## Done-when checks" in markdown
+    assert "| student | model | 32 |" in markdown and "## Ratios" in markdown
+    assert "Done-when" not in markdown and "threshold" not in markdown
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
 
 

@@ -1,9 +1,11 @@
-"""The bench report logic (no timing is asserted): ratios, issue checks, Markdown and chart files."""
+"""The bench report logic (no timing is asserted): ratios, speed-ups over baselines, Markdown and chart files."""
 
 from __future__ import annotations
 
+import pytest
+
 from ternembed.perf.bench import _add_ratios
-from ternembed.perf.report import done_checks, write_chart, write_markdown
+from ternembed.perf.report import footprint_ratios, speedup_lines, speedups, write_chart, write_markdown
 from ternembed.perf.worker import make_batch
 
 
@@ -44,25 +46,42 @@ def fake_result() -> dict:
     }
 
 
-def test_checks_follow_the_issue_targets():
-    checks = dict(done_checks(fake_result()))
-    assert checks["1x32: ternary <= 0.20x torch-fp32 latency"] is True
-    assert checks["1x32: ternary faster than ort-int8"] is True
-    assert checks["32x128: ternary throughput >= 3.5x torch-fp32"] is True
-    assert checks["peak RSS below every baseline"] is True
+def test_speedups_divide_each_baseline_by_the_ternary_latency_at_the_same_shape():
+    rows = speedups(fake_result())
+    assert [(row["batch_size"], row["seq_len"]) for row in rows] == [(1, 32), (32, 128)]
+    assert rows[0]["median_ms"] == 1.8
+    assert rows[0]["speedup"] == pytest.approx(
+        {"torch-fp32": 10 / 1.8, "torch-bf16": 12 / 1.8, "ort-int8": 2.5 / 1.8}
+    )
+    assert rows[1]["speedup"]["torch-fp32"] == pytest.approx(500 / 120)
 
 
-def test_missing_rows_are_not_counted_as_passing():
+def test_a_baseline_missing_at_a_shape_is_left_out_not_counted():
     result = fake_result()
-    result["rows"] = [row for row in result["rows"] if row["variant"] != "ort-int8"]
-    assert dict(done_checks(result))["1x32: ternary faster than ort-int8"] is None
+    result["rows"] = [row for row in result["rows"] if (row["variant"], row["batch_size"]) != ("ort-int8", 1)]
+    small, large = speedups(result)
+    assert "ort-int8" not in small["speedup"] and large["speedup"]["ort-int8"] == pytest.approx(260 / 120)
+
+
+def test_footprint_ratios_and_printed_lines():
+    ratios = footprint_ratios(fake_result())
+    assert ratios["torch-fp32"] == pytest.approx({"weights": 15 / 40, "peak_rss": 600 / 700})
+    assert footprint_ratios({"rows": []}) == {}
+    assert (
+        speedup_lines(fake_result())[0]
+        == "1x32: ternary 1.80 ms; 5.56x torch-fp32, 6.67x torch-bf16, 1.39x ort-int8"
+    )
 
 
 def test_report_files_are_written(tmp_path):
     result = fake_result()
     write_markdown(result, tmp_path / "bench.md")
     write_chart(result, tmp_path / "bench.png")
-    assert "| 1x32 | ternary | 1.80 |" in (tmp_path / "bench.md").read_text()
+    markdown = (tmp_path / "bench.md").read_text()
+    assert "| 1x32 | ternary | 1.80 |" in markdown
+    assert "| 1x32 | 1.80 | 5.56x | 6.67x | 1.39x |" in markdown
+    assert "| torch-fp32 | 0.38 | 0.86 |" in markdown
+    assert "issue" not in markdown and "target" not in markdown
     assert (tmp_path / "bench.png").stat().st_size > 1000
 
 

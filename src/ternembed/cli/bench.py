@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ternembed.cli.main import CliError
     from ternembed.models import resolve_model
     from ternembed.perf import BenchSettings, run_bench
-    from ternembed.perf.report import done_checks
+    from ternembed.perf.report import speedup_lines
     from ternembed.vision.models import is_image_model
 
     if args.threads < 1 or args.repeats < 1:
@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
         variants=tuple(args.variants),
     )
     result = run_bench(settings)
-    for name, passed in done_checks(result):
-        print(f"{'n/a ' if passed is None else 'PASS' if passed else 'FAIL'}  {name}")
+    for line in speedup_lines(result):
+        print(line)
     print(f"wrote {args.out / 'bench.json'}, bench.md and bench.png")
     return 0
 

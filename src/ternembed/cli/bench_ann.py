@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         + (["--activations", args.activations] if args.activations else [])
     )
     paths = write_report(report, args.out, command=command)
-    for check in report["checks"]:
-        print(f"{'met' if check['met'] else 'NOT met'}: {check['check']} ({check['detail']})")
+    for ratio in report["ratios"]:
+        print(f"{ratio['comparison']}: {ratio['ratio']:.3f} ({ratio['detail']})")
     print(f"wrote {paths['markdown']}, {paths['json']} and {paths['plot']}")
     return 0

@@ -32,7 +32,7 @@ from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from ternembed.index.metrics import knn_recall, ranked_run, retrieval_metrics
 from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import PRECISIONS
-from ternembed.index.report import QUALITY_CHECK_BACKEND
+from ternembed.index.report import HNSW_BACKEND
 from ternembed.index.rescore_store import RescoreStore
 from ternembed.index.search_index import DEFAULT_RESCORE, SearchIndex
 
@@ -235,7 +235,7 @@ def bench_model(
                     searched = _with_rescore_store(index, rescore_from, corpus, folder)
                     for rescore in settings.rescore if rescored else (0,):
                         keep_per_query = (backend, precision, rescore) == (
-                            QUALITY_CHECK_BACKEND,
+                            HNSW_BACKEND,
                             "float32",
                             0,
                         )
@@ -300,7 +300,7 @@ def _sweep(
 ) -> list[dict[str, Any]]:
     """Quality and single-query QPS at each value of the backend's search parameter; restores its defaults.
 
-    ``keep_per_query`` keeps each point's per-query nDCG (for the quality check's bootstrap interval).
+    ``keep_per_query`` keeps each point's per-query nDCG (for the bootstrap interval of the HNSW-vs-exact ratio).
     """
     defaults = index.get_params()
     param, values = SWEEPS.get(backend, (None, (None,)))

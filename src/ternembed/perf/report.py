@@ -1,4 +1,4 @@
-"""bench.json -> Markdown tables, the issue's pass/fail checks and a PNG chart."""
+"""bench.json -> Markdown tables, the speed-ups of the ternary model over each baseline and a PNG chart."""
 
 from __future__ import annotations
 
@@ -21,46 +21,47 @@ def _per_variant(result: dict) -> dict[str, dict]:
     return first
 
 
-def done_checks(result: dict) -> list[tuple[str, bool | None]]:
-    """The targets of issue 5, each True / False, or None when a needed row is missing."""
-    checks: list[tuple[str, bool | None]] = []
-    ours, fp32, ort = (_row(result, v, 1, 32) for v in ("ternary", "torch-fp32", "ort-int8"))
-    checks.append(
-        (
-            "1x32: ternary <= 0.20x torch-fp32 latency",
-            ours and fp32 and ours["median_ms"] <= 0.2 * fp32["median_ms"],
+def speedups(result: dict, variant: str = "ternary") -> list[dict]:
+    """Per shape, ``variant``'s speed-up over each baseline measured at that shape (baseline ms / its ms)."""
+    rows = []
+    for row in result["rows"]:
+        if row["variant"] != variant:
+            continue
+        shape = (row["batch_size"], row["seq_len"])
+        over = {}
+        for baseline in BASELINES:
+            other = _row(result, baseline, *shape)
+            if other is not None:
+                over[baseline] = other["median_ms"] / row["median_ms"]
+        rows.append(
+            {"batch_size": shape[0], "seq_len": shape[1], "median_ms": row["median_ms"], "speedup": over}
         )
-    )
-    checks.append(
-        ("1x32: ternary faster than ort-int8", ours and ort and ours["median_ms"] < ort["median_ms"])
-    )
-    ours, fp32, bf16 = (_row(result, v, 32, 128) for v in ("ternary", "torch-fp32", "torch-bf16"))
-    checks.append(
-        (
-            "32x128: ternary throughput >= 3.5x torch-fp32",
-            ours and fp32 and fp32["median_ms"] >= 3.5 * ours["median_ms"],
-        )
-    )
-    checks.append(
-        (
-            "32x128: ternary throughput above torch-bf16",
-            ours and bf16 and ours["median_ms"] < bf16["median_ms"],
-        )
-    )
+    return rows
+
+
+def footprint_ratios(result: dict, variant: str = "ternary") -> dict[str, dict[str, float]]:
+    """``variant``'s weight bytes and peak RSS divided by each measured baseline's."""
     variants = _per_variant(result)
-    if "ternary" in variants:
-        others = [variants[v] for v in BASELINES if v in variants]
-        ternary = variants["ternary"]
-        checks.append(
-            ("peak RSS below every baseline", all(ternary["peak_rss_mb"] < o["peak_rss_mb"] for o in others))
-        )
-        checks.append(
-            (
-                "weights smaller than every baseline",
-                all(ternary["weights_bytes"] < o["weights_bytes"] for o in others),
-            )
-        )
-    return [(name, None if value is None else bool(value)) for name, value in checks]
+    if variant not in variants:
+        return {}
+    ours = variants[variant]
+    return {
+        baseline: {
+            "weights": ours["weights_bytes"] / variants[baseline]["weights_bytes"],
+            "peak_rss": ours["peak_rss_mb"] / variants[baseline]["peak_rss_mb"],
+        }
+        for baseline in BASELINES
+        if baseline in variants
+    }
+
+
+def speedup_lines(result: dict) -> list[str]:
+    """One line per shape: ``1x32: ternary 1.80 ms; 5.56x torch-fp32, 1.39x ort-int8``."""
+    return [
+        f"{row['batch_size']}x{row['seq_len']}: ternary {row['median_ms']:.2f} ms; "
+        + ", ".join(f"{ratio:.2f}x {baseline}" for baseline, ratio in row["speedup"].items())
+        for row in speedups(result)
+    ]
 
 
 def write_markdown(result: dict, path: Path) -> None:
@@ -92,9 +93,28 @@ def write_markdown(result: dict, path: Path) -> None:
         )
     for variant, reason in result.get("skipped", {}).items():
         lines.append(f"\n{variant} skipped: {reason}")
-    lines += ["", "| target (issue 5) | met |", "|---|---|"]
-    for name, passed in done_checks(result):
-        lines.append(f"| {name} | {'n/a' if passed is None else 'yes' if passed else 'no'} |")
+    faster = speedups(result)
+    baselines = [b for b in BASELINES if any(b in row["speedup"] for row in faster)]
+    if faster and baselines:
+        lines += [
+            "",
+            "Speed-up of the ternary model over each baseline (baseline median ms / ternary median ms):",
+            "",
+            "| batch x tokens | ternary ms | " + " | ".join(baselines) + " |",
+            "|---|---:|" + "---:|" * len(baselines),
+        ]
+        for row in faster:
+            cells = [f"{row['speedup'][b]:.2f}x" if b in row["speedup"] else "" for b in baselines]
+            lines.append(
+                f"| {row['batch_size']}x{row['seq_len']} | {row['median_ms']:.2f} | "
+                + " | ".join(cells)
+                + " |"
+            )
+    footprint = footprint_ratios(result)
+    if footprint:
+        lines += ["", "| ternary / baseline | weights | peak RSS |", "|---|---:|---:|"]
+        for baseline, ratio in footprint.items():
+            lines.append(f"| {baseline} | {ratio['weights']:.2f} | {ratio['peak_rss']:.2f} |")
     path.write_text("\n".join(lines) + "\n")
 
 
