@@ -74,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
     from ternembed.eval.report import summary, table, write_report
     from ternembed.eval.runner import evaluate
 
+    if args.out:  # the report is written after the evaluation: refuse an unwritable place now
+        from ternembed.io.output_folder import check_writable, resolve_output
+
+        report_folder = resolve_output(args.out)
+        if report_folder.exists() and not report_folder.is_dir():
+            raise CliError(f"--out {args.out}: exists and is not a folder")
+        check_writable(report_folder, into=True)
     task_names = [name.strip() for name in args.tasks.split(",") if name.strip()] if args.tasks else None
     log = (lambda message: print(message, file=sys.stderr)) if not args.json else None
     model = load_model(args.model)

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ternembed.io.info import TRAINING_STATE_FOLDER
-from ternembed.io.output_folder import OutputFolderError
+from ternembed.io.output_folder import OutputFolderError, apply_umask
 
 CHECKPOINT_DIR = "checkpoint"
 MODEL_FILE = "student.safetensors"
@@ -45,6 +45,7 @@ def save_checkpoint(
         save_file(_cpu_tensors(model_state), temporary / MODEL_FILE)
         save_file(tensors, temporary / OPTIMIZER_FILE)
         (temporary / STATE_FILE).write_text(json.dumps({**state, "optimizer": optimizer_meta}, indent=2))
+        apply_umask(temporary)
         _fsync_folder(temporary)
     except OSError as error:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -41,9 +41,11 @@ def soup(runs: Sequence[str | os.PathLike], out: str | os.PathLike, overwrite: b
     """
     from ternembed.distill.trainer import load_teacher
     from ternembed.io import save
+    from ternembed.io.output_folder import check_output_folder
     from ternembed.quantize import freeze, prepare
 
     folders = [Path(run) for run in runs]
+    check_output_folder(out, overwrite=overwrite, inputs=folders)
     if len(folders) < 2:
         raise SoupError(f"a soup averages at least two runs, got {len(folders)}")
     if len({folder.resolve() for folder in folders}) < len(folders):
@@ -54,7 +56,9 @@ def soup(runs: Sequence[str | os.PathLike], out: str | os.PathLike, overwrite: b
     config = TernaryConfig.from_dict(config_dict)
     student = prepare(copy.deepcopy(load_teacher(teacher)), config)
     student.load_state_dict(average_states([_latent_state(folder) for folder in folders]))
-    path = save(freeze(student.eval(), config), out, config, base_model=teacher, overwrite=overwrite)
+    path = save(
+        freeze(student.eval(), config), out, config, base_model=teacher, overwrite=overwrite, inputs=folders
+    )
     record = {
         "runs": [str(folder) for folder in folders],
         "teacher": teacher,

@@ -94,9 +94,10 @@ def check_output_folder(
     return target
 
 
-def check_writable(target: Path) -> None:
-    """Fail now, not after the work, when ``target`` could not be created or replaced."""
-    ancestor = target.parent
+def check_writable(target: Path, *, into: bool = False) -> None:
+    """Fail now, not after the work, when ``target`` could not be created or replaced (or, with
+    ``into``, written into: a report folder that may already exist)."""
+    ancestor = target if into else target.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
@@ -143,6 +144,7 @@ def write_output_folder(
     try:
         os.mkdir(staging)
         write(staging)
+        apply_umask(staging)
         replace_folder(staging, target)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -151,6 +153,31 @@ def write_output_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def current_umask() -> int:
+    """The process umask (read from ``/proc`` where possible: setting it to read it is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(folder: Path) -> None:
+    """Give ``folder`` and everything in it ordinary permissions (0644 files, 0755 folders under umask
+    022); some writers (safetensors, ``tempfile``) create owner-only files."""
+    mask = current_umask()
+    folder.chmod(0o777 & ~mask)
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o666 & ~mask)
 
 
 def _write_error(target: Path, error: OSError) -> OSError:
