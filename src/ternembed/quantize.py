@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ternembed.config import ACTIVATION_MODES, ConfigError, TernaryConfig
+from ternembed.kernels import STATE_LOCK
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear, enable_fused_encoder
 
 
@@ -97,9 +98,10 @@ def set_activations(model: nn.Module, activations: str) -> nn.Module:
         raise ConfigError(
             "the model holds no PackedTernaryLinear layer: load or freeze a ternary model first"
         )
-    for layer in layers:
-        layer.activations = activations
-        layer.kernel_state = None
+    with STATE_LOCK:  # kernel states are never built halfway through a switch
+        for layer in layers:
+            layer.activations = activations
+            layer.kernel_state = None
     return model
 
 

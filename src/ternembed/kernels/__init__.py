@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import warnings
 from typing import Literal
 
@@ -81,16 +82,35 @@ def _reference(x: torch.Tensor, layer, epilogue: Epilogue) -> torch.Tensor:  # n
     return torch.nn.functional.gelu(out) if epilogue == "gelu" else out
 
 
-def native_state(layer, isa: str) -> NativeLayer:  # noqa: ANN001 - a PackedTernaryLinear
-    """The layer's repacked weights for ``isa``, built at first use and cached in ``layer.kernel_state``."""
+STATE_LOCK = threading.RLock()
+"""Held while kernel states are built and while activation modes switch, so that a state is never
+built for one mode and cached under another while other threads encode."""
+
+
+def native_state(layer, isa: str, activations: str | None = None) -> NativeLayer:  # noqa: ANN001
+    """The layer's repacked weights for ``isa``, built at first use and cached in ``layer.kernel_state``.
+
+    ``activations``: the mode the caller will run (default: the layer's current mode), read once by
+    the caller so a concurrent mode switch cannot pair a state with the other mode.
+    """
+    mode = activations or layer.activations
     state = layer.kernel_state
-    needs_bf16 = isa == "amx" and layer.activations == "float"
-    needs_codes2 = isa == "amx" and layer.activations == "int8"
-    stale = not isinstance(state, NativeLayer) or not state.matches(layer)
-    if stale or (needs_bf16 and state.bf16 is None) or (needs_codes2 and state.codes2 is None):
-        state = repack(layer, needs_bf16, needs_codes2)
-        layer.kernel_state = state
-    return state
+    if _usable(state, layer, isa, mode):
+        return state
+    with STATE_LOCK:
+        state = layer.kernel_state
+        if not _usable(state, layer, isa, mode):
+            state = repack(layer, isa == "amx" and mode == "float", isa == "amx" and mode == "int8")
+            layer.kernel_state = state
+        return state
+
+
+def _usable(state, layer, isa: str, mode: str) -> bool:  # noqa: ANN001
+    if not isinstance(state, NativeLayer) or not state.matches(layer):
+        return False
+    if isa == "amx" and mode == "float" and state.bf16 is None:
+        return False
+    return not (isa == "amx" and mode == "int8" and state.codes2 is None)
 
 
 def ternary_linear(x: torch.Tensor, layer, epilogue: Epilogue = None) -> torch.Tensor:  # noqa: ANN001
@@ -108,13 +128,13 @@ def ternary_linear(x: torch.Tensor, layer, epilogue: Epilogue = None) -> torch.T
     if kernel == "reference":
         return _reference(x, layer, epilogue)
     lib = _libraries[os.environ.get(LIBRARY_ENV)][0]
-    out = run_linear(
-        lib, native_state(layer, kernel), x, layer.activations, ISA_NAMES.index(kernel), epilogue
-    )
+    mode = layer.activations  # read once: another thread may switch modes while this call runs
+    out = run_linear(lib, native_state(layer, kernel, mode), x, mode, ISA_NAMES.index(kernel), epilogue)
     return out if x.dtype == torch.float32 else out.to(x.dtype)
 
 
 __all__ = [
+    "STATE_LOCK",
     "KERNEL_CHOICES",
     "KERNEL_ENV",
     "KernelFallbackWarning",

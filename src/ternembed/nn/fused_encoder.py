@@ -18,7 +18,7 @@ from operator import attrgetter
 import torch
 from torch import nn
 
-from ternembed.kernels import ISA_NAMES, native_library, native_state, selected_kernel
+from ternembed.kernels import ISA_NAMES, STATE_LOCK, native_library, native_state, selected_kernel
 from ternembed.kernels.native import build_encoder, repack_stacked, run_encoder
 from ternembed.nn.packed_linear import PackedTernaryLinear
 
@@ -157,7 +157,13 @@ class FusedEncoderForward:
         )
 
     def _native_state(self, isa: str):  # noqa: ANN202 - NativeEncoder, or None where the layers are mixed
+        state = self.state
+        if state is not None and state.source == self._key(isa):
+            return state
+        with STATE_LOCK:  # no mode switch between reading the modes, the build and its cache key
+            return self._build_native_state(isa)
 
+    def _build_native_state(self, isa: str):  # noqa: ANN202
         if self.state is not None and self.state.source == self._key(isa):
             return self.state
         modes = {linear.activations for linear in self.linears}
