@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ternembed.cli.main import main
 from tests.index.conftest import write_jsonl
 
@@ -56,3 +58,20 @@ def test_search_with_another_model_is_refused(tiny_st_dir, minilm_dir, tiny_corp
     assert main(["index", tiny_st_dir, "--corpus", str(tiny_corpus), "--out", str(out)]) == 0
     assert main(["search", str(out), "query", "--model", minilm_dir]) == 2
     assert "384-dimensional embeddings but the index was built with 32" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--rescore", "-5"], "--rescore must be at least 0"), (["-k", "0"], "-k must be at least 1"),
+     (["--ef-search", "0"], "--ef-search must be at least 1")],
+)  # fmt: skip
+def test_search_refuses_out_of_range_numbers(flags, message, tmp_path, capsys):
+    assert main(["search", str(tmp_path), "a query", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_text_output_quotes_ids_that_could_forge_lines():
+    from ternembed.cli.search import printable_id
+
+    assert printable_id("doc-7") == "doc-7"
+    assert printable_id("line\nbreak") == '"line\\nbreak"' and printable_id(" padded") == '" padded"'

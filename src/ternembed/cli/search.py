@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 NAME = "search"
 HELP = "Search an index folder with a text query, using the model it was built with."
@@ -20,10 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
+    from ternembed.cli.main import CliError
     from ternembed.index import SearchIndex, load_model
 
+    for name, low in (("k", 1), ("ef_search", 1), ("nprobe", 1), ("rescore", 0)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            flag = "-k" if name == "k" else f"--{name.replace('_', '-')}"
+            raise CliError(f"{flag} must be at least {low}, got {value}")
     model = load_model(args.model) if args.model else None
     index = SearchIndex.load(args.index, model=model)
     params = {
@@ -40,5 +45,11 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         for rank, (doc_id, score) in enumerate(zip(ids, scores, strict=True), start=1):
-            print(f"{rank:>3}  {score:8.4f}  {doc_id}")
+            print(f"{rank:>3}  {score:8.4f}  {printable_id(doc_id)}")
     return 0
+
+
+def printable_id(doc_id: str) -> str:
+    """The id as is when it is plain text, else JSON-quoted, so an id cannot forge output lines."""
+    plain = doc_id.isprintable() and doc_id == doc_id.strip() and doc_id != ""
+    return doc_id if plain else json.dumps(doc_id, ensure_ascii=False)
