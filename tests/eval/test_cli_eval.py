@@ -106,3 +106,16 @@ def test_cli_errors_are_one_line(tiny_st_dir, capsys):
     assert "needs a model that encodes image" in capsys.readouterr().err
     assert main(["eval", "--list"]) == 0
     assert "wordnet-retrieval" in capsys.readouterr().out
+
+
+def test_a_model_with_constant_embeddings_is_a_clear_error(tiny_st_dir, tiny_wordnet):
+    import torch
+
+    from ternembed.eval.runner import UnscorableModelError
+
+    model = load_model(tiny_st_dir)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()  # every text now embeds to the same vector
+    with pytest.raises(UnscorableModelError, match="constant or not finite"):
+        evaluate(model, tiny_st_dir, ["wordnet-similarity"], size="quick")

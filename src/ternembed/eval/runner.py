@@ -47,6 +47,10 @@ def default_tasks(model: Any) -> list[str]:
     return list(TEXT_SUITE) if "text" in model_modalities(model) else ["fashion-mnist"]
 
 
+class UnscorableModelError(ValueError):
+    """A task could not score the model (constant or non-finite embeddings)."""
+
+
 def main_scores(task_result: dict[str, Any]) -> dict[str, Any]:
     """The scores entry of a task result: first split, first subset (``main_score`` and mteb metric names)."""
     scores = task_result["scores"]
@@ -120,6 +124,12 @@ def run_model(
         if log:
             log(f"[{label}] {task.name} ...")
         run.task_results[task.name] = task.run(model, batch_size)
+        score = main_scores(run.task_results[task.name]).get("main_score")
+        if not isinstance(score, int | float) or not math.isfinite(score):
+            raise UnscorableModelError(
+                f"{label}: {task.name} gave no finite {task.main_score} ({score}); the model's embeddings "
+                "are constant or not finite, so it cannot be evaluated: check the model folder"
+            )
         if log:
             log(
                 f"[{label}] {task.name}: {task.main_score} = {main_scores(run.task_results[task.name])['main_score']:.4f}"
