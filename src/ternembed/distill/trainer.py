@@ -60,6 +60,10 @@ class TeacherIsTernaryError(ValueError):
     """The teacher is already a ternary model; distillation needs the full-precision original."""
 
 
+class DivergedError(ValueError):
+    """Training produced non-finite weights or fidelity; the student is not saved."""
+
+
 class CorpusTooSmallError(ValueError):
     """The corpus cannot fill one optimizer step."""
 
@@ -278,6 +282,7 @@ def distill(
         if ema is not None:
             ema.copy_to_module()
         final_eval = evaluate(total_steps)
+        _check_not_diverged(student, final_eval, folder.partial, args.lr)
         _log(main, f"trained {total_steps} steps in {train_seconds:.1f} s ({items_per_second:.1f} items/s); "
              + _format_metrics(final_eval, {}))  # fmt: skip
         run_config = {
@@ -298,6 +303,19 @@ def distill(
         out, final_eval = None, {}
     accelerator.wait_for_everyone()
     return DistillResult(out, total_steps, train_seconds, items_per_second, final_eval, student)
+
+
+def _check_not_diverged(student: nn.Module, final_eval: dict[str, float], partial: Path, lr: float) -> None:
+    """Refuse to save a student whose weights or held-out cosine are not finite."""
+    cosine = final_eval.get("cosine", 0.0)
+    weights_finite = all(bool(torch.isfinite(p).all()) for p in student.parameters() if p.is_floating_point())
+    if weights_finite and math.isfinite(cosine):
+        return
+    what = "weights" if not weights_finite else f"held-out cosine to the teacher ({cosine})"
+    raise DivergedError(
+        f"training diverged: the student's {what} are not finite, so nothing was saved "
+        f"(the last checkpoint stays in {partial}); rerun with a lower --lr than {lr:g}"
+    )
 
 
 def _corpus_manifests(paths: Sequence[str]) -> dict[str, str]:
