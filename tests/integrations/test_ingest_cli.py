@@ -183,3 +183,23 @@ def test_an_unreachable_qdrant_server_is_one_line(tiny_ternary_dir, corpus_file,
         "cannot reach the Qdrant server at http://127.0.0.1:1" in error
         and len(error.strip().splitlines()) == 1
     )
+
+
+def test_qdrant_keeps_the_corpus_fields_as_payload_and_filters_on_them(tiny_ternary_dir, tmp_path):
+    from qdrant_client import models
+
+    from ternembed.integrations.qdrant import TernembedQdrant
+
+    corpus = tmp_path / "tagged.jsonl"
+    rows = [{"id": f"t{i}", "text": f"note {i} about hiking", "lang": "en" if i % 2 else "de"} for i in range(10)]
+    write_jsonl(corpus, rows)
+    out = tmp_path / "db"
+    assert _index(tiny_ternary_dir, corpus, "qdrant", out, "--collection", "tagged") == 0
+    client = QdrantClient(path=str(out))
+    try:
+        only_de = models.Filter(must=[models.FieldCondition(key="lang", match=models.MatchValue(value="de"))])
+        hits = TernembedQdrant(client, "tagged", tiny_ternary_dir).search("hiking", limit=10, query_filter=only_de)
+    finally:
+        client.close()
+    assert sorted(hit.payload["id"] for hit in hits) == [f"t{i}" for i in range(0, 10, 2)]
+    assert all(hit.payload["lang"] == "de" and hit.payload["text"].startswith("note ") for hit in hits)

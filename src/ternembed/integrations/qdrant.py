@@ -101,10 +101,14 @@ class TernembedQdrant:
             self.client.upsert(self.collection, points=points)
 
     def add_documents(self, documents: Iterable[Document], batch_size: int = 256) -> int:
-        """Add corpus documents (ids and texts) in batches; returns how many were added."""
+        """Add corpus documents in batches, their other fields as payload; returns how many were added."""
         count = 0
         for batch in batched(documents, batch_size):
-            self.add([document.id for document in batch], [document.text for document in batch])
+            self.add(
+                [document.id for document in batch],
+                [document.text for document in batch],
+                [document.metadata for document in batch],
+            )
             count += len(batch)
         return count
 
