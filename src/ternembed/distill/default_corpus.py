@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ternembed.io.output_folder import current_umask
+
 CACHE_ENV = "TERNEMBED_CACHE"
 CORPUS_VERSION = 1
 """Bumped whenever the builder changes what it produces, so a stale cache is never reused."""
@@ -77,14 +79,9 @@ def _write_atomic(path: Path, text: str) -> None:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
