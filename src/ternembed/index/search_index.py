@@ -20,10 +20,24 @@ from ternembed.index.backends.base import VectorBackend, check_vectors
 from ternembed.index.documents import compacted_parts
 from ternembed.index.errors import IndexFormatError
 from ternembed.index.model_ref import ModelReference, encode_texts, load_model
-from ternembed.index.payloads import PayloadStore
-from ternembed.index.precision import Precision, check_precision, code_bytes_per_vector
-from ternembed.index.rescore_store import RESCORE_FROM, RescoreFrom, RescoreStore
-from ternembed.index.storage import CONFIG_FILE, IDS_FILE, write_folder_atomically
+from ternembed.index.payloads import PAYLOADS_FILE, PayloadStore
+from ternembed.index.precision import PRECISIONS, Precision, check_precision, code_bytes_per_vector
+from ternembed.index.rescore_store import (
+    RANGES_FILE,
+    RESCORE_FROM,
+    VECTORS_FILE,
+    RescoreFrom,
+    RescoreStore,
+)
+from ternembed.index.storage import (
+    CONFIG_FILE,
+    FILES_KEY,
+    IDS_FILE,
+    REBUILD,
+    file_records,
+    verify_files,
+    write_folder_atomically,
+)
 from ternembed.matryoshka import set_truncate_dim
 
 FORMAT_VERSION = 1
@@ -287,6 +301,10 @@ class SearchIndex:
                 for doc_id in doc_ids:
                     file.write(json.dumps(doc_id, ensure_ascii=False) + "\n")
             self.payloads.save(folder, (doc_id for doc_id in doc_ids if doc_id is not None))
+            hashed = [backend.file_name, IDS_FILE, PAYLOADS_FILE]
+            if store is not None and store.precision == "int8":
+                hashed.append(RANGES_FILE)
+            files = file_records(folder, hashed, sized=[VECTORS_FILE] if store is not None else [])
             config = {
                 "format_version": FORMAT_VERSION,
                 "backend": self.backend.name,
@@ -299,6 +317,7 @@ class SearchIndex:
                 "search_params": self.backend.get_params(),
                 "bytes_per_vector": self.bytes_per_vector,
                 "model": model_ref.to_dict(),
+                FILES_KEY: files,
             }
             (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
@@ -321,18 +340,22 @@ class SearchIndex:
         """
         folder = Path(path)
         config = read_config(folder)
-        model_ref = ModelReference.from_dict(config["model"])
+        if FILES_KEY in config:  # folders written before checksums were recorded load unchecked
+            verify_files(folder, config[FILES_KEY])
+        try:
+            model_ref = ModelReference.from_dict(config["model"])
+        except TypeError as error:
+            raise IndexFormatError(f"{folder / CONFIG_FILE}: damaged 'model' entry ({error}); {REBUILD}") from None
         backend_cls = backend_class(config["backend"])
         backend = backend_cls.load(
             folder / backend_cls.file_name, config["dimension"], config["precision"], config["build_params"]
         )
         backend.set_params(**config["search_params"])
-        with open(folder / IDS_FILE, encoding="utf-8") as file:
-            doc_ids = [json.loads(line) for line in file]
+        doc_ids = read_ids(folder / IDS_FILE)
         if len(doc_ids) - doc_ids.count(None) != len(backend):
             raise IndexFormatError(
                 f"{folder}: {IDS_FILE} lists {len(doc_ids) - doc_ids.count(None)} documents but the "
-                f"{config['backend']} index holds {len(backend)}; the folder is damaged, rebuild it"
+                f"{config['backend']} index holds {len(backend)}; the folder is damaged, {REBUILD}"
             )
         if model is None and with_model:
             if model_ref.name_or_path is None:
@@ -344,7 +367,7 @@ class SearchIndex:
             model_ref.check(model)
         store = None
         if config["rescore_from"] != "codes":
-            store = RescoreStore.load(folder, config["rescore_from"], config["dimension"])
+            store = _load_rescore_store(folder, config, len(doc_ids))
         payloads = PayloadStore.load(folder)
         return cls(
             backend,
@@ -357,6 +380,19 @@ class SearchIndex:
         )
 
 
+_CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {
+    "backend": str,
+    "precision": str,
+    "dimension": int,
+    "count": int,
+    "rescore": int,
+    "rescore_from": str,
+    "build_params": dict,
+    "search_params": dict,
+    "model": dict,
+}
+
+
 def read_config(folder: Path) -> dict[str, Any]:
     """The parsed ``index_config.json`` of ``folder``, or IndexFormatError saying what is wrong."""
     config_path = folder / CONFIG_FILE
@@ -366,10 +402,73 @@ def read_config(folder: Path) -> dict[str, Any]:
         raise IndexFormatError(
             f"{str(folder)!r} is not a ternembed index (no {CONFIG_FILE}); build one with `ternembed index`"
         )
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise IndexFormatError(f"{config_path} is not valid JSON ({error}); {REBUILD}") from None
+    if not isinstance(config, dict):
+        raise IndexFormatError(f"{config_path} must hold a JSON object; {REBUILD}")
     if config.get("format_version") != FORMAT_VERSION:
         raise IndexFormatError(
             f"{config_path} has format version {config.get('format_version')!r}; this ternembed reads "
             f"version {FORMAT_VERSION}; rebuild the index"
         )
+    for key, kind in _CONFIG_TYPES.items():
+        value = config.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise IndexFormatError(
+                f"{config_path}: {key!r} is {value!r}, not a JSON {kind.__name__}; the file is damaged, {REBUILD}"
+            )
+    if config["dimension"] < 1 or config["rescore"] < 0 or config["precision"] not in PRECISIONS:
+        raise IndexFormatError(
+            f"{config_path}: dimension {config['dimension']}, rescore {config['rescore']} or precision "
+            f"{config['precision']!r} is out of range; the file is damaged, {REBUILD}"
+        )
+    if config["rescore_from"] not in RESCORE_FROM:
+        raise IndexFormatError(
+            f"{config_path}: unknown rescore_from {config['rescore_from']!r}; the file is damaged, {REBUILD}"
+        )
     return config
+
+
+def read_ids(path: Path) -> list[str | None]:
+    """The id of every backend label (None where removed), or IndexFormatError naming the damaged line."""
+    if not path.is_file():
+        raise IndexFormatError(f"{path} is missing from the index folder; {REBUILD}")
+    doc_ids: list[str | None] = []
+    with open(path, encoding="utf-8", errors="strict") as file:
+        try:
+            for number, line in enumerate(file, start=1):
+                try:
+                    doc_id = json.loads(line)
+                except ValueError:
+                    doc_id = 0  # not an id: reported below
+                if doc_id is not None and not isinstance(doc_id, str):
+                    raise IndexFormatError(f"{path}:{number}: not a JSON string id or null; {REBUILD}")
+                doc_ids.append(doc_id)
+        except UnicodeDecodeError:
+            raise IndexFormatError(f"{path}: not UTF-8 text; {REBUILD}") from None
+    live = [doc_id for doc_id in doc_ids if doc_id is not None]
+    if len(set(live)) != len(live):
+        raise IndexFormatError(f"{path} lists an id twice; {REBUILD}")
+    return doc_ids
+
+
+def _load_rescore_store(folder: Path, config: dict[str, Any], count: int) -> RescoreStore:
+    """The rescoring vectors, checked to hold one row of the index's dimension per label."""
+    try:
+        store = RescoreStore.load(folder, config["rescore_from"], config["dimension"])
+        rows = store._matrix()
+    except (OSError, ValueError, EOFError) as error:
+        raise IndexFormatError(
+            f"{folder / VECTORS_FILE} cannot be read ({error}); the folder is damaged, {REBUILD}"
+        ) from None
+    expected_dtype = np.int8 if config["rescore_from"] == "int8" else np.float32
+    if rows.shape != (count, config["dimension"]) or rows.dtype != expected_dtype:
+        raise IndexFormatError(
+            f"{folder / VECTORS_FILE} holds {rows.dtype} {tuple(rows.shape)} but the index needs "
+            f"{np.dtype(expected_dtype)} ({count}, {config['dimension']}); the folder is damaged, {REBUILD}"
+        )
+    if store.ranges is not None and np.shape(store.ranges) != (2, config["dimension"]):
+        raise IndexFormatError(f"{folder / RANGES_FILE} has shape {np.shape(store.ranges)}; {REBUILD}")
+    return store

@@ -12,7 +12,9 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ternembed.index.errors import IndexFormatError
 from ternembed.index.precision import Precision
+from ternembed.index.storage import REBUILD
 
 HNSW_M = 32
 """Neighbours per HNSW node (faiss ``M``, usearch ``connectivity``)."""
@@ -109,3 +111,16 @@ def check_count(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_index_file(path: Path) -> None:
+    """IndexFormatError when the index structure file ``path`` is missing or empty."""
+    if not path.is_file():
+        raise IndexFormatError(f"{path} is missing from the index folder; {REBUILD}")
+    if path.stat().st_size == 0:
+        raise damaged(path, "it is empty")
+
+
+def damaged(path: Path, why: str) -> IndexFormatError:
+    """The error for an index structure file that cannot be used."""
+    return IndexFormatError(f"{path} is damaged and cannot be read ({why}); {REBUILD}")

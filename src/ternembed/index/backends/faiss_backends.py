@@ -19,11 +19,14 @@ from ternembed.index.backends.base import (
     HNSW_EF_SEARCH,
     HNSW_M,
     check_count,
+    check_index_file,
     check_params,
     check_vectors,
+    damaged,
 )
-from ternembed.index.errors import UnsupportedOperationError
+from ternembed.index.errors import IndexFormatError, UnsupportedOperationError
 from ternembed.index.precision import Precision, check_precision, pack_binary, unpack_binary
+from ternembed.index.storage import REBUILD
 
 SQ_TRAIN_SIZE = 10_000
 """Vectors used to calibrate the int8 per-dimension ranges."""
@@ -127,13 +130,35 @@ class _FaissBackend:
 
     @classmethod
     def load(cls, path: Path, dimension: int, precision: Precision, config: dict[str, Any]) -> _FaissBackend:
-        """Read a backend saved by :meth:`save`; ``config`` is what :meth:`build_config` returned."""
+        """Read a backend saved by :meth:`save`; ``config`` is what :meth:`build_config` returned.
+
+        A missing, truncated or foreign file, or one holding another kind of index, is an
+        IndexFormatError naming it (faiss's own errors would be a C++ message, or a bad_alloc).
+        """
         faiss = _faiss()
-        reader = faiss.read_index_binary if precision == "binary" else faiss.read_index
+        binary = precision == "binary"
+        check_index_file(path)
+        reader = faiss.read_index_binary if binary else faiss.read_index
+        try:
+            index = reader(str(path))
+        except (RuntimeError, MemoryError) as error:
+            raise damaged(path, str(error).strip().splitlines()[-1][:200]) from None
+        expected = cls._index_types(faiss, binary)
+        if not isinstance(index, expected) or int(index.d) != int(dimension):
+            raise damaged(path, f"it holds a {type(index).__name__} of dimension {index.d}, not a {cls.name} "
+                          f"{precision} index of dimension {dimension}")  # fmt: skip
         backend = cls.__new__(cls)
-        backend.dimension, backend.precision, backend.index = int(dimension), precision, reader(str(path))
-        backend._restore(config)
+        backend.dimension, backend.precision, backend.index = int(dimension), precision, index
+        try:
+            backend._restore(config)
+        except (KeyError, TypeError, ValueError) as error:
+            raise IndexFormatError(f"build_params {config!r} of {path} are damaged ({error}); {REBUILD}") from None
         return backend
+
+    @staticmethod
+    def _index_types(faiss: Any, binary: bool) -> tuple[type, ...]:
+        """faiss classes a saved file of this backend may hold."""
+        raise NotImplementedError
 
     def _restore(self, config: dict[str, Any]) -> None:
         """Set attributes a loaded backend keeps beside the faiss object."""
@@ -187,6 +212,10 @@ class FaissHNSW(_FaissBackend):
 
     def _restore(self, config: dict[str, Any]) -> None:
         self.m, self.ef_construction = int(config["m"]), int(config["ef_construction"])
+
+    @staticmethod
+    def _index_types(faiss: Any, binary: bool) -> tuple[type, ...]:
+        return (faiss.IndexBinaryHNSW,) if binary else (faiss.IndexHNSW,)
 
     def add(self, labels: np.ndarray, vectors: np.ndarray) -> None:
         vectors = check_vectors(vectors, self.dimension)
@@ -286,6 +315,10 @@ class FaissIVF(_FaissBackend):
     def _restore(self, config: dict[str, Any]) -> None:
         self.nlist = int(config["nlist"])
 
+    @staticmethod
+    def _index_types(faiss: Any, binary: bool) -> tuple[type, ...]:
+        return (faiss.IndexBinaryIVF,) if binary else (faiss.IndexIVF,)
+
     def get_params(self) -> dict[str, Any]:
         return {"nprobe": int(self.index.nprobe)}
 
@@ -324,3 +357,7 @@ class FaissFlat(_FaissBackend):
             )
             return faiss.IndexIDMap2(inner)
         return faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(self.dimension))
+
+    @staticmethod
+    def _index_types(faiss: Any, binary: bool) -> tuple[type, ...]:
+        return (faiss.IndexBinaryIDMap2,) if binary else (faiss.IndexIDMap2,)

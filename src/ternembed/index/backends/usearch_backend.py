@@ -17,10 +17,14 @@ from ternembed.index.backends.base import (
     HNSW_EF_SEARCH,
     HNSW_M,
     check_count,
+    check_index_file,
     check_params,
     check_vectors,
+    damaged,
 )
+from ternembed.index.errors import IndexFormatError
 from ternembed.index.precision import Precision, check_precision, pack_binary, unpack_binary
+from ternembed.index.storage import REBUILD
 
 _INT8_LEVELS = 127.0
 _DTYPES = {"float32": "f32", "int8": "i8", "binary": "b1"}
@@ -120,11 +124,36 @@ class USearchHNSW:
 
     @classmethod
     def load(cls, path: Path, dimension: int, precision: Precision, config: dict[str, Any]) -> USearchHNSW:
-        """Read a backend saved by :meth:`save`; ``config`` is what :meth:`build_config` returned."""
+        """Read a backend saved by :meth:`save`; ``config`` is what :meth:`build_config` returned.
+
+        A missing, truncated or foreign file, or one of another dimension or precision, is an
+        IndexFormatError naming it. usearch itself checks little beyond the header: a file damaged
+        inside its graph may crash the process at search, which the sha256 that
+        ``SearchIndex.load`` checks first prevents.
+        """
         from usearch.index import Index
 
-        backend = cls(dimension, precision, **config)
-        backend.index = Index.restore(str(path))
+        check_index_file(path)
+        try:
+            metadata = Index.metadata(str(path))
+        except (RuntimeError, ValueError, MemoryError) as error:
+            raise damaged(path, str(error)[:200]) from None
+        if metadata is None:
+            raise damaged(path, "it does not start with a usearch index header")
+        scalar = str(getattr(metadata.get("kind_scalar"), "name", "")).lower()
+        if int(metadata.get("dimensions", -1)) != int(dimension) or scalar != _DTYPES[precision]:
+            raise damaged(path, f"it holds {metadata.get('dimensions')}-d {scalar or 'unknown'} vectors, not "
+                          f"{dimension}-d {_DTYPES[precision]}")  # fmt: skip
+        try:
+            backend = cls(dimension, precision, **config)
+        except (TypeError, ValueError) as error:
+            raise IndexFormatError(f"build_params {config!r} of {path} are damaged ({error}); {REBUILD}") from None
+        try:
+            backend.index = Index.restore(str(path))
+        except (RuntimeError, ValueError, MemoryError) as error:
+            raise damaged(path, str(error)[:200]) from None
+        if backend.index is None:
+            raise damaged(path, "usearch cannot restore it")
         return backend
 
     @property
