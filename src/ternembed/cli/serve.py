@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import threading
 from pathlib import Path
 
 NAME = "serve"
@@ -106,5 +108,18 @@ def run(args: argparse.Namespace) -> int:
         backlog=2048,
     )
     print(f"serving {settings.model_name} on http://{args.host}:{args.port}", flush=True)
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn drains in-flight requests on SIGTERM, then restores this handler and raises SIGTERM
+        # again; exiting 0 there (rather than dying of the signal) tells supervisors the stop was clean
+        signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        server.run()
+    except SystemExit as stop:
+        if stop.code not in (0, None):
+            raise
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -2,14 +2,16 @@
 
 Each change is one JSON line with its vectors (base64 float32) and a CRC32 of the line, appended and
 fsynced before the client gets its answer. At start the log is replayed onto the saved index; a torn last
-line (the server died while writing it, so it was never acknowledged) is cut off. After the index folder
-is saved with every change in it, the log starts empty.
+line (the server died while writing it, so it was never acknowledged) is cut off with a warning. An append
+that fails part way (disk full) is cut off at once, so it cannot sit before later records. After the index
+folder is saved with every change in it, the log starts empty.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import zlib
 from pathlib import Path
@@ -20,6 +22,7 @@ import numpy as np
 from ternembed.index.errors import IndexFormatError
 
 WAL_FILE = "changes.wal"
+_LOGGER = logging.getLogger(__name__)
 
 
 def encode_vectors(vectors: np.ndarray) -> str:
@@ -49,8 +52,17 @@ class WriteAheadLog:
             if record is None:
                 if content[end + 1 :].strip():
                     raise IndexFormatError(
-                        f"{self.path}: a damaged change record at byte {offset} before others; the log is corrupt"
+                        f"{self.path}: a damaged change record at byte {offset} before others; the log is corrupt: "
+                        "move it aside to serve the index as last saved, without the changes it holds"
                     )
+                _LOGGER.warning(
+                    "%s: ignoring a torn last change record (%d bytes at byte %d) that was never "
+                    "acknowledged; kept the %d complete records before it",
+                    self.path,
+                    len(content) - offset,
+                    offset,
+                    len(records),
+                )
                 with open(self.path, "r+b") as file:
                     file.truncate(offset)
                     os.fsync(file.fileno())
@@ -64,10 +76,20 @@ class WriteAheadLog:
         body = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         line = json.dumps({"crc": zlib.crc32(body.encode()), "change": body}, ensure_ascii=False) + "\n"
         new = not self.path.exists()
-        with open(self.path, "ab") as file:
-            file.write(line.encode("utf-8"))
-            file.flush()
-            os.fsync(file.fileno())
+        data = line.encode("utf-8")
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.lseek(descriptor, 0, os.SEEK_END)
+            try:
+                written = 0
+                while written < len(data):
+                    written += os.write(descriptor, data[written:])
+                os.fsync(descriptor)
+            except BaseException:  # a half-written record before later ones would corrupt the log
+                os.ftruncate(descriptor, start)
+                raise
+        finally:
+            os.close(descriptor)
         if new:
             _fsync_folder(self.path.parent)
 
