@@ -2,9 +2,11 @@
 
 Loads the same packed folder twice, switches every ternary layer of one copy to int8 activations,
 and runs the built-in suite on both in one run (the float-activation copy is the baseline).
-Writes ``activation_int8_quality.json`` and ``.md`` to ``--out``.
+Writes ``activation_int8_quality.json`` and ``.md`` to ``--out`` (``--name`` changes the file stem).
 
     python benchmarks/activation_int8_quality.py runs/minilm-ternary --out benchmarks/results
+    python benchmarks/activation_int8_quality.py runs/minilm-ternary \
+        --tasks manpages-retrieval,kernel-docs-retrieval,kernel-docs-topics --name activation_int8_quality_ood
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import torch  # noqa: E402
 import ternembed  # noqa: E402
 from ternembed.eval.report import markdown, summary  # noqa: E402
 from ternembed.eval.runner import evaluate  # noqa: E402
-from ternembed.quantize import set_activations  # noqa: E402
 
 
 def main() -> None:
@@ -29,17 +30,23 @@ def main() -> None:
     parser.add_argument("folder", help="a packed ternary text-model folder (float activations)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tasks", help="comma-separated task names (default: the built-in text suite)")
+    parser.add_argument("--name", default="activation_int8_quality", help="stem of the JSON and Markdown files")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    tasks = [name.strip() for name in args.tasks.split(",") if name.strip()] if args.tasks else None
 
-    exact = ternembed.load(args.folder)
-    int8 = set_activations(ternembed.load(args.folder), "int8")
-    report = evaluate(int8, f"{args.folder} (int8 activations)", baseline=exact, baseline_name=args.folder)
+    exact = ternembed.load(args.folder, activations="float")
+    int8 = ternembed.load(args.folder, activations="int8")
+    report = evaluate(
+        int8, f"{args.folder} (int8 activations)", tasks, baseline=exact, baseline_name=f"{args.folder} (float)"
+    )
     data = summary(report)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "activation_int8_quality.json").write_text(json.dumps(data, indent=2))
-    command = f"python benchmarks/activation_int8_quality.py {args.folder} --out {args.out}"
-    (args.out / "activation_int8_quality.md").write_text(markdown(data, command))
+    (args.out / f"{args.name}.json").write_text(json.dumps(data, indent=2))
+    command = " ".join(["python benchmarks/activation_int8_quality.py", args.folder, "--out", str(args.out)])
+    command += (f" --tasks {args.tasks}" if args.tasks else "") + f" --name {args.name}"
+    (args.out / f"{args.name}.md").write_text(markdown(data, command))
     print(markdown(data, command))
 
 

@@ -29,6 +29,7 @@ from sentence_transformers import SentenceTransformer  # noqa: E402
 import ternembed  # noqa: E402
 from ternembed.kernels import selected_kernel  # noqa: E402
 from ternembed.nn.fused_encoder import FusedEncoderForward  # noqa: E402
+from ternembed.workflow import model_activations  # noqa: E402
 
 WORDS = [
     "the",
@@ -103,7 +104,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     stock = SentenceTransformer(args.folder, device="cpu")
-    reference = ternembed.load(args.folder)
+    reference = ternembed.load(args.folder, activations=model_activations(stock))  # the stock path's mode
     rows = []
     for shape in args.shapes.split(","):
         size, batch = shape.split(":")

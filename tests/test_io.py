@@ -104,7 +104,7 @@ def test_folder_layout(saved):
 def test_round_trip_gives_identical_embeddings(tiny_st_dir, tmp_path, config):
     model = ternembed.ternarize_model(tiny_st_dir, config)
     expected = model.encode(TEXTS, convert_to_tensor=True)
-    loaded = ternembed.load(ternembed.save(model, tmp_path / "m", config))
+    loaded = ternembed.load(ternembed.save(model, tmp_path / "m", config), activations=config.activations)
     assert isinstance(loaded, TernarySentenceTransformer)
     assert torch.allclose(loaded.encode(TEXTS, convert_to_tensor=True), expected, atol=1e-6, rtol=0)
     assert all(isinstance(m, PackedTernaryLinear) for m in ternembed.ternary_layers(loaded).values())
@@ -123,11 +123,11 @@ def test_stock_loaders_read_the_folder_after_import(saved):
 
 def test_resaving_a_loaded_model_round_trips(saved, tmp_path):
     folder, expected = saved
-    loaded = ternembed.load(folder)
+    loaded = ternembed.load(folder, activations="float")
     config = TernaryConfig.from_dict(
         json.loads((folder / "ternary_config.json").read_text())["ternary_config"]
     )
-    again = ternembed.load(ternembed.save(loaded, tmp_path / "again", config))
+    again = ternembed.load(ternembed.save(loaded, tmp_path / "again", config), activations="float")
     assert torch.allclose(again.encode(TEXTS, convert_to_tensor=True), expected, atol=1e-6, rtol=0)
 
 
@@ -357,6 +357,6 @@ def test_round_trip_of_other_text_architectures(kind, minilm_dir, tmp_path):
     config = TernaryConfig(embeddings="int4")
     ternembed.freeze(ternembed.prepare(model, config), config)
     expected = model.encode(TEXTS, convert_to_tensor=True)
-    loaded = ternembed.load(ternembed.save(model, tmp_path / "packed", config))
+    loaded = ternembed.load(ternembed.save(model, tmp_path / "packed", config), activations="float")
     assert len(ternembed.ternary_layers(loaded)) == 12
     assert torch.allclose(loaded.encode(TEXTS, convert_to_tensor=True), expected, atol=1e-6, rtol=0)

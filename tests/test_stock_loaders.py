@@ -134,7 +134,7 @@ def test_after_the_import_stock_loaders_match_ternembed_load_on_the_fused_path(f
     }
     assert "Unknown quantization type" not in result.stderr
 
-    reference = ternembed.load(folder)
+    reference = ternembed.load(folder, activations="float")  # the mode stock loaders run: as saved
     expected = reference.encode(TEXTS)
     assert np.abs(np.load(tmp_path / "st.npy") - expected).max() < 1e-5
     batch = reference.tokenize(TEXTS)
@@ -172,7 +172,7 @@ def test_a_stock_resave_keeps_the_ternembed_architecture(folder, tmp_path):
     assert json.loads((tmp_path / "stock" / "config.json").read_text())["model_type"] == "ternembed-bert"
     assert torch.allclose(
         ternembed.TernarySentenceTransformer(str(tmp_path / "stock")).encode(TEXTS, convert_to_tensor=True),
-        ternembed.load(folder).encode(TEXTS, convert_to_tensor=True),
+        ternembed.load(folder, activations="float").encode(TEXTS, convert_to_tensor=True),
         atol=1e-6,
     )
 
@@ -219,4 +219,6 @@ def test_an_mpnet_folder_loads_with_stock_loaders_after_the_import(minilm_dir, t
     assert isinstance(hf_model.encoder.layer[0].attention.attn.q, PackedTernaryLinear)
     assert isinstance(hf_model.encoder.__dict__.get("forward"), FusedEncoderForward)
     stock = SentenceTransformer(str(out), device="cpu")
-    np.testing.assert_allclose(stock.encode(TEXTS), ternembed.load(out).encode(TEXTS), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        stock.encode(TEXTS), ternembed.load(out, activations="float").encode(TEXTS), atol=1e-5, rtol=0
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+
 NAME = "bench"
 HELP = "benchmark a ternary model against torch fp32/bf16/int8 and ONNX Runtime int8 on CPU"
 
@@ -32,11 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ternarize MODEL_OR_DIR in memory instead of loading a packed folder",
     )
-    parser.add_argument(
-        "--activations",
-        choices=("float", "int8"),
-        help="activations of the ternary variants: float (exact) or per-token int8 (W1.58A8); default: as saved",
-    )
+    add_activation_argument(parser)
     parser.add_argument(
         "--separate",
         action="store_true",
@@ -57,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ternembed.perf import BenchSettings, run_bench
     from ternembed.perf.report import speedup_lines
     from ternembed.vision.models import is_image_model
+    from ternembed.workflow import runtime_activations
 
     if args.threads < 1 or args.repeats < 1:
         raise CliError(f"--threads and --repeats must be at least 1, got {args.threads} and {args.repeats}")
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         quick=args.quick,
         ternarize=args.ternarize,
-        activations=args.activations,
+        activations=runtime_activations(apply_activation_argument(args), trained="float"),
         interleaved=not args.separate,
         variants=tuple(args.variants),
     )

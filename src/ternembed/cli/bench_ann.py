@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
 from ternembed.index.backends import BACKEND_NAMES
 from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from ternembed.index.precision import PRECISIONS
@@ -57,11 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timing-queries", type=int, default=300, help="queries timed one at a time per operating point"
     )
     parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
-    parser.add_argument(
-        "--activations",
-        choices=("float", "int8"),
-        help="run the ternary MODEL with float (exact) or per-token int8 activations; default: as saved",
-    )
+    add_activation_argument(parser)
     parser.add_argument(
         "--latency-queries",
         type=int,
@@ -87,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         hnsw_m=args.m,
         hnsw_ef_construction=args.ef_construction,
     )
+    apply_activation_argument(args)
     model = args.model
     if args.activations:
         from ternembed.index.model_ref import load_model

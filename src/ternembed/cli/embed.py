@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+
 NAME = "embed"
 HELP = "Embed a corpus (JSON lines, CSV, Parquet or a saved dataset) to a Parquet file of vectors."
 
@@ -36,9 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "else a local Ray instance")  # fmt: skip
     ray.add_argument("--actors", type=int, default=1, help="model-holding Ray actors")
     ray.add_argument("--cpus-per-actor", type=int, default=1, help="CPUs (torch threads) per actor")
+    add_activation_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_activation_argument(args)
     from ternembed.embed import RaySettings, embed_corpus
 
     if args.engine == "ray":

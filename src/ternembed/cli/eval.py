@@ -7,6 +7,8 @@ import json
 import shlex
 import sys
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+
 NAME = "eval"
 HELP = "Evaluate a model (optionally beside a baseline) on real tasks; table, JSON, Markdown and PNG report."
 
@@ -44,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="torch CPU threads (default: torch's choice; 1 is fastest on a busy machine)",
     )
+    add_activation_argument(parser, "Scores are those of the mode the model runs in.")
 
 
 def _print_task_list() -> None:
@@ -58,6 +61,7 @@ def _print_task_list() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_activation_argument(args)
     from ternembed.cli.main import CliError
 
     if args.list:

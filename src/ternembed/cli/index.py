@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
 from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
 from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from ternembed.index.precision import PRECISIONS
@@ -64,9 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ef-search", type=int, help=f"HNSW search beam width (default {HNSW_EF_SEARCH})")
     parser.add_argument("--nlist", type=int, help="IVF lists (faiss-ivf; default 4 sqrt(n))")
     parser.add_argument("--nprobe", type=int, help="IVF lists searched (faiss-ivf; default 16)")
+    add_activation_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_activation_argument(args)
     import time
 
     from ternembed.cli.index_database import check_ann_options, run_database_index

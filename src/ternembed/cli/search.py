@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+
 NAME = "search"
 HELP = "Search an index folder with a text query, using the model it was built with."
 
@@ -18,9 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ef-search", type=int, help="HNSW search beam width (faiss-hnsw, usearch)")
     parser.add_argument("--nprobe", type=int, help="IVF lists searched (faiss-ivf)")
     parser.add_argument("--rescore", type=int, metavar="K", help="candidates re-ranked by the float query")
+    add_activation_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_activation_argument(args)
     from ternembed.cli.main import CliError
     from ternembed.index import SearchIndex, load_model
 

@@ -8,6 +8,8 @@ import signal
 import threading
 from pathlib import Path
 
+from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+
 NAME = "serve"
 HELP = (
     "Serve a model over HTTP: OpenAI- and TEI-compatible embeddings, search and recommendation over indexes."
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="merge concurrent requests into one forward pass (off: one request per pass, for comparison)",
     )
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    add_activation_argument(parser)
 
 
 def parse_index_option(value: str) -> tuple[str, Path]:
@@ -60,6 +63,7 @@ def parse_index_option(value: str) -> tuple[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_activation_argument(args)
     from ternembed.cli.main import CliError
 
     indexes: dict[str, Path] = {}

@@ -144,6 +144,11 @@ class FusedEncoderForward:
         self.heads = encoder.config.num_attention_heads
         self.state = None
 
+    def __getstate__(self) -> dict:
+        # The native encoder holds ctypes pointers into this process's memory: a pickled copy (a
+        # multiprocessing worker, copy.deepcopy) keeps the fused forward and rebuilds the state at first use.
+        return {**self.__dict__, "state": None}
+
     def _key(self, isa: str) -> tuple:
         # Read the parameter dicts directly: Module.__getattr__ on every call costs more than the kernel
         # call's own Python side at batch 1.

@@ -87,6 +87,13 @@ class PackedTernaryLinear(nn.Module):
         """The int8 codes ``[out, in]`` in {-1, 0, 1}."""
         return get_format(self.storage).unpack(self.weight_packed, (self.out_features, self.in_features))
 
+    def __getstate__(self) -> dict:
+        # The kernel state holds ctypes pointers into this process's memory: a copy or another process
+        # (multiprocessing, copy.deepcopy) rebuilds it at first use instead.
+        state = super().__getstate__()
+        state["kernel_state"] = None
+        return state
+
     def _apply(self, fn, recurse: bool = True):  # noqa: ANN001 - torch's signature
         self.kernel_state = None
         return super()._apply(fn, recurse)
