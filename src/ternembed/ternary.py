@@ -77,11 +77,25 @@ def dequantize(codes: torch.Tensor, scales: torch.Tensor, group_size: int | None
     return codes.float() * expand_scales(scales, codes.shape[1], group_size)
 
 
-def fake_ternarize(weight: torch.Tensor, group_size: int | None, threshold: str) -> torch.Tensor:
-    """Ternarized weight in the forward pass, identity gradient to the latent weight (straight-through)."""
-    codes, scales = ternarize(weight, group_size, threshold)
-    quantized = dequantize(codes, scales, group_size).to(weight.dtype)
-    return weight + (quantized - weight).detach()
+def fake_ternarize(
+    weight: torch.Tensor,
+    group_size: int | None,
+    threshold: str,
+    gain: torch.Tensor | None = None,
+    mix: float = 1.0,
+) -> torch.Tensor:
+    """Ternarized weight in the forward pass, identity gradient to the latent weight (straight-through).
+
+    Args:
+        gain: learnable factors on the scales (the scales' shape); they receive the gradient of the scales.
+        mix: ``latent + mix * (ternary - latent)``: 1 is fully ternary; progressive ternarization ramps it up.
+    """
+    codes, scales = ternarize(weight.detach(), group_size, threshold)
+    if gain is None:
+        quantized = dequantize(codes, scales, group_size).to(weight.dtype)
+        return weight + mix * (quantized - weight).detach()
+    quantized = dequantize(codes, scales * gain, group_size).to(weight.dtype)
+    return mix * quantized + (1.0 - mix) * weight.detach() + (weight - weight.detach())
 
 
 INT8_MAX = 127.0

@@ -81,6 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--ema", type=float, default=defaults["ema_decay"], metavar="DECAY",
                           help="replace the latent weights at the end by their moving average with this "
                                "decay, e.g. 0.99 (default 0: off)")  # fmt: skip
+    training.add_argument("--progressive", type=float, default=defaults["progressive"], metavar="FRACTION",
+                          help="ternarize progressively: blend latent and ternary weights, fully ternary "
+                               "after this fraction of the steps, e.g. 0.3 (default 0: off)")  # fmt: skip
+    training.add_argument("--learn-scales", action="store_true",
+                          help="train a factor on each ternary scale of the linear layers")  # fmt: skip
     training.add_argument("--bf16", action="store_true", help="bf16 autocast for teacher and student")
     training.add_argument("--seed", type=int, default=defaults["seed"])
     quant = parser.add_argument_group("ternarization")
@@ -150,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         keep_latent=args.keep_latent,
         ema_decay=args.ema,
+        progressive=args.progressive,
+        learn_scales=args.learn_scales,
         matryoshka_dims=args.matryoshka_dims,
         teacher_embeddings=args.teacher_embeddings,
         teacher_match=args.teacher_match,

@@ -18,7 +18,7 @@ TRAINING_FIELDS = (
     "teacher", "data", "text_field", "max_texts", "epochs", "max_steps", "batch_size", "grad_accum",
     "max_seq_length", "lr", "lr_schedule", "warmup_ratio", "weight_decay", "max_grad_norm", "loss",
     "rkd_temperature", "bank_size", "seed", "bf16", "eval_texts", "ema_decay", "matryoshka_dims",
-    "teacher_embeddings", "teacher_match",
+    "teacher_embeddings", "teacher_match", "progressive", "learn_scales",
 )  # fmt: skip
 """Fields that must not change when a run is resumed (they change what is trained)."""
 
@@ -62,6 +62,11 @@ class DistillArguments:
         progress: show a progress bar.
         ema_decay: decay of an exponential moving average of the latent weights that replaces them at the
             end (0 turns it off; see :mod:`ternembed.distill.averaging`).
+        progressive: fraction of the steps over which the student goes from its latent weights to fully
+            ternary weights (``latent + mix * (ternary - latent)``, mix rising linearly to 1); 0 is fully
+            ternary from the first step.
+        learn_scales: train a factor on every ternary scale of the linear layers (starting at 1), folded
+            into the saved scales.
         keep_latent: also save the trainable student's latent weights (``training/`` in ``out``), which
             :func:`ternembed.distill.soup.soup` averages across runs.
         matryoshka_dims: leading dimension counts of the ``matryoshka`` loss term.
@@ -100,6 +105,8 @@ class DistillArguments:
     progress: bool = True
     keep_latent: bool = False
     ema_decay: float = 0.0
+    progressive: float = 0.0
+    learn_scales: bool = False
     matryoshka_dims: tuple[int, ...] = DEFAULT_MATRYOSHKA_DIMS
     teacher_embeddings: str | None = None
     teacher_match: TeacherMatch = "text"
@@ -126,6 +133,8 @@ class DistillArguments:
             raise ArgumentError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not 0 <= self.ema_decay < 1:
             raise ArgumentError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.progressive < 1:
+            raise ArgumentError(f"progressive must be in [0, 1), got {self.progressive}")
         if not self.rkd_temperature > 0:
             raise ArgumentError(f"rkd_temperature must be positive, got {self.rkd_temperature}")
         spec = LossSpec.parse(self.loss)

@@ -39,6 +39,7 @@ def soup(runs: Sequence[str | os.PathLike], out: str | os.PathLike, overwrite: b
     Every run must be a text-encoder distillation folder written with ``--keep-latent``, of the same
     teacher and the same ternary config.
     """
+    from ternembed.distill.progressive import learn_scales
     from ternembed.distill.trainer import load_teacher
     from ternembed.io import save
     from ternembed.io.output_folder import check_output_folder
@@ -55,6 +56,8 @@ def soup(runs: Sequence[str | os.PathLike], out: str | os.PathLike, overwrite: b
     config_dict = _one_value(folders, [c["ternary_config"] for c in run_configs], "ternary config")
     config = TernaryConfig.from_dict(config_dict)
     student = prepare(copy.deepcopy(load_teacher(teacher)), config)
+    if _one_value(folders, [c["arguments"].get("learn_scales", False) for c in run_configs], "--learn-scales"):
+        learn_scales(student)
     student.load_state_dict(average_states([_latent_state(folder) for folder in folders]))
     path = save(
         freeze(student.eval(), config), out, config, base_model=teacher, overwrite=overwrite, inputs=folders

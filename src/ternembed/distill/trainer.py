@@ -42,6 +42,7 @@ from ternembed.distill.encoders import BatchEncoder, EncoderOutput, TextBatchEnc
 from ternembed.distill.evaluation import embed_items, fidelity, to_device
 from ternembed.distill.losses import LossSpec, distillation_loss
 from ternembed.distill.progress_log import ProgressLog
+from ternembed.distill.progressive import learn_scales, set_ternary_mix, ternary_mix
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
 from ternembed.distill.teacher_embeddings import TeacherEmbeddingsError, load_teacher_embeddings
 from ternembed.matryoshka import full_dimension, usable_dims
@@ -159,6 +160,8 @@ def distill(
 
     teacher.to(device).eval().requires_grad_(False)
     student = prepare_student(copy.deepcopy(teacher), config).to(device).eval()
+    if args.learn_scales:
+        learn_scales(student)
     set_hidden_states(teacher, spec.needs_hidden_states)
     set_hidden_states(student, spec.needs_hidden_states)
     student.requires_grad_(True)
@@ -227,6 +230,7 @@ def distill(
     for step in range(start_step, total_steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, total_steps, args)
+        set_ternary_mix(student, ternary_mix(step, total_steps, args.progressive))
         started = time.perf_counter()
         loss_terms: dict[str, float] = {}
         for micro_step in range(args.grad_accum):
@@ -275,6 +279,7 @@ def distill(
                 last_save = time.monotonic()
             accelerator.wait_for_everyone()
     progress.close()
+    set_ternary_mix(student, 1.0)  # what is evaluated and saved is fully ternary
 
     items_per_second = items_seen / train_seconds if train_seconds > 0 else 0.0
     if main:

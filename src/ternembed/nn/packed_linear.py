@@ -54,9 +54,12 @@ class PackedTernaryLinear(nn.Module):
         group_size: int | None,
         threshold: str,
         activations: str = "float",
+        scale_gain: torch.Tensor | None = None,
     ) -> PackedTernaryLinear:
-        """Ternarize a float weight and pack it."""
+        """Ternarize a float weight and pack it (``scale_gain``: learned factors on its scales)."""
         codes, scales = ternarize(weight, group_size, threshold)
+        if scale_gain is not None:
+            scales = scales * scale_gain.detach().float()
         layer = cls(
             weight.shape[1],
             weight.shape[0],
@@ -81,6 +84,7 @@ class PackedTernaryLinear(nn.Module):
             group_size=layer.group_size,
             threshold=layer.threshold,
             activations=layer.activations,
+            scale_gain=getattr(layer, "scale_gain", None),
         )
 
     def codes(self) -> torch.Tensor:

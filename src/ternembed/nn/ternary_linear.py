@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ternembed.config import TernaryConfig
-from ternembed.ternary import fake_quantize_activations_int8, fake_ternarize
+from ternembed.ternary import fake_quantize_activations_int8, fake_ternarize, ternarize
 
 
 class TernaryLinear(nn.Linear):
@@ -32,6 +32,8 @@ class TernaryLinear(nn.Linear):
         self.group_size = group_size
         self.threshold = threshold
         self.activations = activations
+        self.scale_gain: nn.Parameter | None = None
+        self.ternary_mix = 1.0
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, config: TernaryConfig) -> TernaryLinear:
@@ -51,8 +53,13 @@ class TernaryLinear(nn.Linear):
             layer.bias = linear.bias
         return layer
 
+    def learn_scales(self) -> None:
+        """Train a factor on each ternary scale (starting at 1), folded into the scales when frozen."""
+        _, scales = ternarize(self.weight.detach(), self.group_size, self.threshold)
+        self.scale_gain = nn.Parameter(torch.ones_like(scales, dtype=self.weight.dtype))
+
     def ternary_weight(self) -> torch.Tensor:
-        return fake_ternarize(self.weight, self.group_size, self.threshold)
+        return fake_ternarize(self.weight, self.group_size, self.threshold, self.scale_gain, self.ternary_mix)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.activations == "int8":

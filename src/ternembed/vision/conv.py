@@ -53,6 +53,7 @@ class TernaryConv1x1(nn.Conv2d):
         self.group_size = group_size
         self.threshold = threshold
         self.activations = activations
+        self.ternary_mix = 1.0
 
     @classmethod
     def from_conv(cls, conv: nn.Conv2d, config: TernaryConfig) -> TernaryConv1x1:
@@ -73,7 +74,9 @@ class TernaryConv1x1(nn.Conv2d):
     def ternary_weight(self) -> torch.Tensor:
         """The fake-quantized weight ``[out, in, 1, 1]``."""
         matrix = self.weight.reshape(self.out_channels, self.in_channels)
-        return fake_ternarize(matrix, self.group_size, self.threshold).reshape(self.weight.shape)
+        return fake_ternarize(matrix, self.group_size, self.threshold, mix=self.ternary_mix).reshape(
+            self.weight.shape
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.activations == "int8":
