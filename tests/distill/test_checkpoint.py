@@ -49,3 +49,50 @@ def test_missing_files_raise_and_no_checkpoint_is_none(tmp_path):
     (tmp_path / "checkpoint").mkdir()
     with pytest.raises(CheckpointError, match="lacks"):
         load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("student.safetensors", lambda data: data[: len(data) // 2]),  # truncated: the disk filled up
+        ("optimizer.safetensors", lambda data: b"\x00" * 8 + data[8:]),  # a broken header length
+        ("trainer_state.json", lambda data: data[: len(data) // 2]),
+        ("trainer_state.json", lambda data: b"[1, 2]"),
+    ],
+)
+def test_a_damaged_checkpoint_file_is_one_error_naming_it(tmp_path, name, damage):
+    from ternembed.distill.checkpoint import checkpoint_state
+
+    model, optimizer = _optimizer_after_one_step()
+    save_checkpoint(tmp_path, model.state_dict(), optimizer.state_dict(), {"step": 1})
+    path = tmp_path / "checkpoint" / name
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CheckpointError, match=rf"{name}: damaged checkpoint .*start over with --overwrite"):
+        load_checkpoint(tmp_path)
+    if name.endswith(".json"):
+        with pytest.raises(CheckpointError, match=name):
+            checkpoint_state(tmp_path)
+
+
+def test_resume_from_a_truncated_checkpoint_is_exit_code_2_and_one_line(
+    tiny_st_dir, corpus_file, tmp_path, run_cli, monkeypatch
+):
+    from ternembed.distill import trainer
+
+    out = tmp_path / "run"
+    common = ("--data", corpus_file, "--max-steps", "4", "--batch-size", "8", "--no-progress",
+              "--eval-texts", "16", "--save-every", "2")  # fmt: skip
+    saved = trainer.save_checkpoint
+
+    def die_after_first_checkpoint(folder, *args):
+        saved(folder, *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "save_checkpoint", die_after_first_checkpoint)
+    assert run_cli("distill", tiny_st_dir, "--out", out, *common)[0] == 130
+    monkeypatch.setattr(trainer, "save_checkpoint", saved)
+    (student,) = tmp_path.glob("**/checkpoint/student.safetensors")
+    student.write_bytes(student.read_bytes()[:100])
+    code, err = run_cli("distill", tiny_st_dir, "--out", out, "--resume", *common)
+    assert code == 2, err
+    assert "student.safetensors: damaged checkpoint" in err and "Traceback" not in err

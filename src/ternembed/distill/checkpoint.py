@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -81,9 +82,28 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     missing = [name for name in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE) if not (source / name).is_file()]
     if missing:
         raise CheckpointError(f"checkpoint {str(source)!r} lacks {missing}; start over with --overwrite")
-    state = json.loads((source / STATE_FILE).read_text())
-    optimizer_state = _unflatten_optimizer_state(load_file(source / OPTIMIZER_FILE), state.pop("optimizer"))
-    return load_file(source / MODEL_FILE), optimizer_state, state
+    state = _read_state(source / STATE_FILE)
+    if not isinstance(state.get("optimizer"), dict):
+        raise CheckpointError(f"{source / STATE_FILE}: no optimizer layout in it; start over with --overwrite")
+    optimizer_state = _unflatten_optimizer_state(_read_tensors(source / OPTIMIZER_FILE), state.pop("optimizer"))
+    return _read_tensors(source / MODEL_FILE), optimizer_state, state
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: damaged checkpoint state ({error}); start over with --overwrite") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint state (not a JSON object); start over with --overwrite")
+    return state
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(path)
+    except (OSError, SafetensorError) as error:
+        raise CheckpointError(f"{path}: damaged checkpoint file ({error}); start over with --overwrite") from None
 
 
 def checkpoint_state(folder: Path) -> dict[str, Any] | None:
@@ -91,7 +111,7 @@ def checkpoint_state(folder: Path) -> dict[str, Any] | None:
     final, _, old = _paths(folder)
     for source in (final, old):
         if (source / STATE_FILE).is_file():
-            return json.loads((source / STATE_FILE).read_text())
+            return _read_state(source / STATE_FILE)
     return None
 
 
