@@ -6,6 +6,7 @@ Importing the package registers the ``ternembed`` quantization method with trans
 
 from ternembed.config import TernaryConfig
 from ternembed.distill import DistillArguments, distill
+from ternembed.errors import TernembedError
 from ternembed.io import TernarySentenceTransformer, register_with_transformers, save
 from ternembed.quantize import freeze, prepare, set_activations, ternary_layers
 from ternembed.workflow import load, ternarize_model
@@ -18,6 +19,7 @@ __all__ = [
     "DistillArguments",
     "TernaryConfig",
     "TernarySentenceTransformer",
+    "TernembedError",
     "__version__",
     "distill",
     "freeze",

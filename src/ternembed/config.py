@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ternembed.errors import TernembedError
+
 ThresholdRule = Literal["paper", "absmean", "optimal"]
 StorageFormat = Literal["2bit", "base3"]
 EmbeddingPrecision = Literal["fp32", "fp16", "int8", "int4"]
@@ -21,7 +23,7 @@ CONFIG_FILENAME = "ternary_config.json"
 FORMAT_VERSION = 1
 
 
-class ConfigError(ValueError):
+class ConfigError(TernembedError, ValueError):
     """A TernaryConfig field holds a value we cannot use."""
 
 

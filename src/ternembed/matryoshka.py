@@ -13,11 +13,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ternembed.errors import TernembedError
+
 DEFAULT_MATRYOSHKA_DIMS: tuple[int, ...] = (64, 128, 256)
 """Dimensions of the ``matryoshka`` loss term unless told otherwise (those below the model's own count)."""
 
 
-class TruncateDimError(ValueError):
+class TruncateDimError(TernembedError, ValueError):
     """A truncation dimension is not between 1 and the model's embedding dimension."""
 
 

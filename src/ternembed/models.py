@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+from ternembed.errors import TernembedError
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET_MODEL = "sentence-transformers/all-mpnet-base-v2"
 MPNET_DIR_ENV = "TERNEMBED_MPNET_DIR"
@@ -18,7 +20,7 @@ _PACKAGED_MODELS = {
 }
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(TernembedError, FileNotFoundError):
     """A model name or path could not be resolved to a model."""
 
 

@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from ternembed.config import ACTIVATION_MODES, ConfigError, TernaryConfig
+from ternembed.errors import TernembedError
 from ternembed.kernels import STATE_LOCK
 from ternembed.nn import PackedTernaryLinear, QuantizedEmbedding, TernaryLinear, enable_fused_encoder
 
 
-class NonFiniteWeightError(ValueError):
+class NonFiniteWeightError(TernembedError, ValueError):
     """A weight to be ternarized holds NaN or infinity."""
 
 

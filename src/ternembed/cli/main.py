@@ -10,6 +10,8 @@ import importlib
 import os
 import sys
 
+from ternembed.errors import TernembedError
+
 SUBCOMMAND_MODULES = (
     "quantize",
     "info",
@@ -27,7 +29,7 @@ SUBCOMMAND_MODULES = (
 )
 
 
-class CliError(Exception):
+class CliError(TernembedError):
     """A user error the CLI reports as one clear line and exit code 2 (no traceback)."""
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (CliError, FileNotFoundError, ValueError, OSError) as error:
+    except (TernembedError, ValueError, OSError) as error:
         if os.environ.get("TERNEMBED_DEBUG"):
             raise
         print(f"ternembed {args.command}: error: {error}", file=sys.stderr)

@@ -9,6 +9,8 @@ from typing import Literal
 
 import numpy as np
 
+from ternembed.errors import TernembedError
+
 FASHION_MNIST_DIR_ENV = "TERNEMBED_FASHION_MNIST_DIR"
 """Environment variable that overrides the folder (default ``/usr/share/datasets/fashion-mnist``)."""
 
@@ -32,7 +34,7 @@ _IDX_DTYPES = {
 }
 
 
-class FashionMnistNotFoundError(FileNotFoundError):
+class FashionMnistNotFoundError(TernembedError, FileNotFoundError):
     """The Fashion-MNIST files are not installed."""
 
 

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ternembed.errors import TernembedError
+
 GCIDE_FILE_ENV = "TERNEMBED_GCIDE_FILE"
 """Environment variable that overrides the dictionary file (default below)."""
 
@@ -33,7 +35,7 @@ _EDITORIAL = re.compile(r"\[(?:R\.|Obs\.|Colloq\.|Archaic|Prov\. Eng\.|Eng\.|U\.
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-class GcideNotFoundError(FileNotFoundError):
+class GcideNotFoundError(TernembedError, FileNotFoundError):
     """The GCIDE dictionary file is not installed."""
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ternembed.errors import TernembedError
+
 MANPAGE_PACKAGES = ("manpages", "manpages-dev")
 MANPAGE_SECTIONS = ("2", "3", "4", "5", "7")
 DPKG_INFO = Path("/var/lib/dpkg/info")
@@ -44,7 +46,7 @@ _RST_LITERAL = re.compile(r"``([^`]*)``")
 _SPACES = re.compile(r"\s+")
 
 
-class ManualsNotFoundError(FileNotFoundError):
+class ManualsNotFoundError(TernembedError, FileNotFoundError):
     """The documentation packages are not installed."""
 
 

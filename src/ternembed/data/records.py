@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ternembed.data.jsonl import iter_json_objects
+from ternembed.errors import TernembedError
 
 FORMATS = ("jsonl", "csv", "parquet", "datasets")
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
-class RecordsError(ValueError):
+class RecordsError(TernembedError, ValueError):
     """A corpus cannot be read: unknown format, missing field, bad id or text, duplicate id, empty."""
 
 

@@ -16,12 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.errors import TernembedError
+
 METADATA_KEY = b"ternembed"
 FORMAT_VERSION = 1
 VALUE_TYPES = {"float32": "float32", "int8": "int8", "binary": "uint8"}
 
 
-class VectorsFileError(ValueError):
+class VectorsFileError(TernembedError, ValueError):
     """A file is not a readable ternembed vectors file."""
 
 

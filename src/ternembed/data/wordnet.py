@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from ternembed.errors import TernembedError
+
 WORDNET_DIR_ENV = "TERNEMBED_WORDNET_DIR"
 """Environment variable that overrides the WordNet folder (default ``/usr/share/wordnet``)."""
 
@@ -44,7 +46,7 @@ _QUOTED = re.compile(r'"([^"]+)"')
 Pos = Literal["n", "v", "a", "s", "r"]
 
 
-class WordNetNotFoundError(FileNotFoundError):
+class WordNetNotFoundError(TernembedError, FileNotFoundError):
     """The WordNet database files are not installed."""
 
 

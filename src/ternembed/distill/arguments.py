@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ternembed.distill.losses import LossSpec
+from ternembed.errors import TernembedError
 from ternembed.matryoshka import DEFAULT_MATRYOSHKA_DIMS
 
 LrSchedule = Literal["constant", "linear", "cosine"]
@@ -23,7 +24,7 @@ TRAINING_FIELDS = (
 """Fields that must not change when a run is resumed (they change what is trained)."""
 
 
-class ArgumentError(ValueError):
+class ArgumentError(TernembedError, ValueError):
     """A distillation setting is out of range."""
 
 

@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ternembed.errors import TernembedError
 from ternembed.io.info import TRAINING_STATE_FOLDER
 from ternembed.io.output_folder import OutputFolderError, apply_umask
 
@@ -30,7 +31,7 @@ LATENT_FILE = Path(TRAINING_STATE_FOLDER) / "latent_student.safetensors"
 """The finished student's trainable state (latent weights, norms, biases) inside its output folder."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(TernembedError, ValueError):
     """A checkpoint folder is missing a file or does not match the run."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ternembed.data.jsonl import iter_json_objects
+from ternembed.errors import TernembedError
 
 DEFAULT_CORPUS_TEXTS = 50_000
 """Texts sampled from the default corpus unless ``max_texts`` says otherwise: one epoch of them is
@@ -25,7 +26,7 @@ FILE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 """Corpus files we read; a folder contributes every such file below it, in sorted order."""
 
 
-class CorpusError(ValueError):
+class CorpusError(TernembedError, ValueError):
     """A corpus could not be read or holds no usable text."""
 
 

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ternembed.distill.encoders import EncoderOutput
+from ternembed.errors import TernembedError
 from ternembed.matryoshka import DEFAULT_MATRYOSHKA_DIMS, truncate_normalized, usable_dims
 
 LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank", "matryoshka"]
@@ -38,7 +39,7 @@ TOKEN_LEVEL_LOSSES: tuple[str, ...] = ("paper", "hidden", "layers")
 """Terms that read the teacher's hidden states, not only its pooled embedding."""
 
 
-class LossSpecError(ValueError):
+class LossSpecError(TernembedError, ValueError):
     """A ``--loss`` spec could not be parsed."""
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ternembed.distill.checkpoint import CHECKPOINT_DIR
+from ternembed.errors import TernembedError
 from ternembed.io.output_folder import (
     RUN_CONFIG_FILE,
     ForeignFolderError,
@@ -30,7 +31,7 @@ PARTIAL_ENTRIES = {CHECKPOINT_DIR, f"{CHECKPOINT_DIR}.tmp", f"{CHECKPOINT_DIR}.o
 """What a run's ``OUT.partial/`` may hold (``model`` was the staging folder of earlier versions)."""
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(TernembedError, FileExistsError):
     """The output folder (or an interrupted run's partial folder) exists and may not be replaced."""
 
 

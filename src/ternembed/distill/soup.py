@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
 from ternembed.distill.checkpoint import LATENT_FILE
 from ternembed.distill.run_folder import RUN_CONFIG_FILE
+from ternembed.errors import TernembedError
 
 SENTENCE_TRANSFORMERS_MODULES = "modules.json"
 """Marks a sentence-transformers folder: the text students that soups support."""
@@ -29,7 +30,7 @@ SOUP_FILE = "soup.json"
 """Which runs a soup averaged, written into the soup's folder."""
 
 
-class SoupError(ValueError):
+class SoupError(TernembedError, ValueError):
     """The runs cannot be averaged into one student."""
 
 

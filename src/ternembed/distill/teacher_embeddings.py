@@ -15,11 +15,12 @@ import torch
 
 from ternembed.data.records import CorpusReader
 from ternembed.data.vectors_file import iter_vector_batches, read_metadata
+from ternembed.errors import TernembedError
 
 ID_CHUNK = 8192
 
 
-class TeacherEmbeddingsError(ValueError):
+class TeacherEmbeddingsError(TernembedError, ValueError):
     """A vectors file does not fit the teacher or the training texts."""
 
 

@@ -45,6 +45,7 @@ from ternembed.distill.progress_log import ProgressLog
 from ternembed.distill.progressive import learn_scales, set_ternary_mix, ternary_mix
 from ternembed.distill.run_folder import RUN_CONFIG_FILE, RunFolder
 from ternembed.distill.teacher_embeddings import TeacherEmbeddingsError, load_teacher_embeddings
+from ternembed.errors import TernembedError
 from ternembed.matryoshka import full_dimension, usable_dims
 from ternembed.perf.cpu import has_native_bf16
 from ternembed.quantize import prepare, ternary_layers
@@ -57,15 +58,15 @@ StudentSaver = Callable[[nn.Module, Path, TernaryConfig, dict[str, Any]], None]
 """``saver(student, folder, config, run_config)``: writes the finished student and its run config."""
 
 
-class TeacherIsTernaryError(ValueError):
+class TeacherIsTernaryError(TernembedError, ValueError):
     """The teacher is already a ternary model; distillation needs the full-precision original."""
 
 
-class DivergedError(ValueError):
+class DivergedError(TernembedError, ValueError):
     """Training produced non-finite weights or fidelity; the student is not saved."""
 
 
-class CorpusTooSmallError(ValueError):
+class CorpusTooSmallError(TernembedError, ValueError):
     """The corpus cannot fill one optimizer step."""
 
 

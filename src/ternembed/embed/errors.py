@@ -5,6 +5,8 @@ Problems with the corpus itself raise :class:`ternembed.data.records.RecordsErro
 
 from __future__ import annotations
 
+from ternembed.errors import TernembedError
 
-class EmbedOutputError(ValueError):
+
+class EmbedOutputError(TernembedError, ValueError):
     """The output exists, or an interrupted run's parts are missing or were made with other settings."""

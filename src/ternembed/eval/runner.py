@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ternembed.errors import TernembedError
 from ternembed.eval.fidelity import fidelity
 from ternembed.eval.models import check_modality, model_folder, model_modalities, weight_bytes
 from ternembed.eval.tasks import TEXT_SUITE, EvalTask, resolve_task
@@ -47,7 +48,7 @@ def default_tasks(model: Any) -> list[str]:
     return list(TEXT_SUITE) if "text" in model_modalities(model) else ["fashion-mnist"]
 
 
-class UnscorableModelError(ValueError):
+class UnscorableModelError(TernembedError, ValueError):
     """A task could not score the model (constant or non-finite embeddings)."""
 
 

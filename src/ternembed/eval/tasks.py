@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ternembed.data.wordnet import load_synsets
+from ternembed.errors import TernembedError
 from ternembed.eval import manual_tasks, wordnet_tasks
 from ternembed.eval.user_data import EvalDataError, read_beir_folder, read_classification_csv, read_sts_csv
 from ternembed.eval.wordnet_tasks import RetrievalData, Size
@@ -39,11 +40,11 @@ TEXT_SUITE = (
 source, in-domain) and technical documentation no training corpus holds (out-of-domain)."""
 
 
-class UnknownTaskError(ValueError):
+class UnknownTaskError(TernembedError, ValueError):
     """A task name is neither built in, nor a path to user data, nor a stock MTEB task."""
 
 
-class ModalityError(ValueError):
+class ModalityError(TernembedError, ValueError):
     """The model cannot encode the inputs (text or images) a task needs."""
 
 

@@ -10,10 +10,11 @@ import os
 from pathlib import Path
 
 from ternembed.data.jsonl import iter_json_objects
+from ternembed.errors import TernembedError
 from ternembed.eval.wordnet_tasks import LabelledTexts, RetrievalData, TextPairs
 
 
-class EvalDataError(ValueError):
+class EvalDataError(TernembedError, ValueError):
     """User evaluation data is missing or malformed."""
 
 

@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from ternembed.errors import TernembedError
 
-class PackedFormatError(ValueError):
+
+class PackedFormatError(TernembedError, ValueError):
     """Packed data does not fit the shape it claims to hold."""
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from ternembed.errors import TernembedError
 
-class CorpusError(ValueError):
+
+class CorpusError(TernembedError, ValueError):
     """A corpus file is empty, unreadable at some line, or has missing or duplicate ids or texts."""
 
 
-class IndexMismatchError(ValueError):
+class IndexMismatchError(TernembedError, ValueError):
     """An index is used with a model or vectors of another dimension or another model."""
 
 
-class IndexFormatError(ValueError):
+class IndexFormatError(TernembedError, ValueError):
     """A folder is not a ternembed index, or was written by an incompatible version."""
 
 
-class UnsupportedOperationError(ValueError):
+class UnsupportedOperationError(TernembedError, ValueError):
     """The backend cannot do what was asked (e.g. delete from a faiss HNSW graph)."""

@@ -12,15 +12,17 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
+from ternembed.errors import TernembedError
+
 Item = TypeVar("Item")
 INSTALL_HINT = "pip install ternembed[integrations]"
 
 
-class IntegrationUnavailableError(ImportError):
+class IntegrationUnavailableError(TernembedError, ImportError):
     """The database package an integration needs is not installed."""
 
 
-class CollectionExistsError(ValueError):
+class CollectionExistsError(TernembedError, ValueError):
     """A collection or table of that name already exists and overwriting was not asked for."""
 
 

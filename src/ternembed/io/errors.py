@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from ternembed.errors import TernembedError
 
-class ModelFolderNotFoundError(FileNotFoundError):
+
+class ModelFolderNotFoundError(TernembedError, FileNotFoundError):
     """The folder to load does not exist."""
 
 
-class FolderNotEmptyError(FileExistsError):
+class FolderNotEmptyError(TernembedError, FileExistsError):
     """The folder to save into already holds files and ``overwrite`` was not set."""
 
 
-class NotATernaryModelError(ValueError):
+class NotATernaryModelError(TernembedError, ValueError):
     """The folder exists but is not a ternembed model (e.g. a plain Hugging Face folder)."""
 
 
-class CorruptCheckpointError(ValueError):
+class CorruptCheckpointError(TernembedError, ValueError):
     """A weight or config file cannot be read: truncated, corrupt or not the expected format."""
 
 
-class ManifestMismatchError(ValueError):
+class ManifestMismatchError(TernembedError, ValueError):
     """``ternary_config.json`` and the tensors in ``model.safetensors`` disagree."""
 
 
-class UnsupportedArchitectureError(ValueError):
+class UnsupportedArchitectureError(TernembedError, ValueError):
     """The model is not a plain Hugging Face encoder that ternembed can rebuild."""

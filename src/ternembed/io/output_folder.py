@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ternembed.config import CONFIG_FILENAME
+from ternembed.errors import TernembedError
 from ternembed.io.errors import FolderNotEmptyError
 
 INDEX_CONFIG_FILE = "index_config.json"
@@ -41,7 +42,7 @@ _RENAME_EXCHANGE = 2
 _RENAMEAT2_SYSCALL = {"x86_64": 316, "aarch64": 276}
 
 
-class OutputFolderError(OSError):
+class OutputFolderError(TernembedError, OSError):
     """An output folder may not or cannot be written (it is an input, not ours, unwritable, disk full)."""
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from torch import nn
 
+from ternembed.errors import TernembedError
+
 TOKENIZER_FILES = (
     "tokenizer.json",
     "vocab.txt",
@@ -27,7 +29,7 @@ MIN_TOKENIZER_VOCAB = 100
 """Fewer tokens than this is a tokenizer of special tokens only, not a vocabulary."""
 
 
-class TokenizerMismatchError(ValueError):
+class TokenizerMismatchError(TernembedError, ValueError):
     """A text model's tokenizer is missing, nearly empty, or larger than its embedding table."""
 
 

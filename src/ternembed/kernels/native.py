@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from ternembed.errors import TernembedError
+
 LIBRARY_ENV = "TERNEMBED_KERNEL_LIBRARY"
 """Path of the compiled kernel library to load instead of the one installed beside this module."""
 
@@ -26,7 +28,7 @@ EPILOGUES = {None: 0, "gelu": 1}
 _ERRORS = {-1: "invalid argument", -2: "instruction set not supported by this CPU", -3: "out of memory"}
 
 
-class KernelLibraryError(RuntimeError):
+class KernelLibraryError(TernembedError, RuntimeError):
     """The compiled kernel library is missing, cannot be loaded or reported an error."""
 
 

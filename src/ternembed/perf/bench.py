@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ternembed.errors import TernembedError
 from ternembed.perf.cpu import cpu_name
 from ternembed.perf.report import write_chart, write_markdown
 from ternembed.perf.variants import VARIANTS, export_onnx
@@ -19,7 +20,7 @@ QUICK_SHAPES: tuple[tuple[int, int], ...] = ((1, 32), (32, 128))
 MEMORY_FIELDS = ("load_s", "weights_bytes", "peak_rss_mb", "model_rss_mb", "kernel")
 
 
-class BenchError(RuntimeError):
+class BenchError(TernembedError, RuntimeError):
     """A variant's worker process failed."""
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ternembed.errors import TernembedError
+
 VARIANTS: tuple[str, ...] = ("torch-fp32", "torch-bf16", "torch-int8", "ort-int8", "ternary-ref", "ternary")
 ONNX_FP32, ONNX_INT8 = "model_fp32.onnx", "model_int8.onnx"
 
@@ -17,7 +19,7 @@ Batch = dict[str, np.ndarray]
 Runner = Callable[[Batch], object]
 
 
-class VariantError(RuntimeError):
+class VariantError(TernembedError, RuntimeError):
     """A variant cannot be built here (missing optional dependency, unsupported model, ...)."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
+from ternembed.errors import TernembedError
+
 TEI_PATHS = ("/embed", "/info")
 """Routes answering errors in Text Embeddings Inference's ``{"error", "error_type"}`` schema."""
 
@@ -22,7 +24,7 @@ _TYPES = {
 _TEI_TYPES = {401: "Unhealthy", 413: "Validation", 422: "Validation", 429: "Overloaded", 500: "Backend"}
 
 
-class ApiError(Exception):
+class ApiError(TernembedError):
     """A request the server refuses: HTTP status, a message naming the problem, and the field at fault."""
 
     def __init__(

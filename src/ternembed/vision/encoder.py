@@ -15,6 +15,7 @@ from torch import nn
 from transformers import CLIPModel
 from transformers.image_processing_utils import BaseImageProcessor
 
+from ternembed.errors import TernembedError
 from ternembed.vision.inputs import ImageBatch, to_pil_images
 from ternembed.vision.processor import default_image_processor, pixel_values
 
@@ -23,7 +24,7 @@ POOLINGS: tuple[str, ...] = ("cls", "mean", "pooler")
 SUPPORTED_MODEL_TYPES = ("vit", "clip_vision_model", "dinov2", "efficientnet_lite")
 
 
-class UnsupportedVisionModelError(TypeError):
+class UnsupportedVisionModelError(TernembedError, TypeError):
     """The model given to :class:`ImageEncoder` is not a vision backbone we know how to pool."""
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ternembed.data.fashion_mnist import read_idx
+from ternembed.errors import TernembedError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 """File endings read as images when a folder is given."""
@@ -22,7 +23,7 @@ ImageLike = Image.Image | np.ndarray | str | os.PathLike
 ImageBatch = Sequence[ImageLike] | np.ndarray
 
 
-class ImageInputError(ValueError):
+class ImageInputError(TernembedError, ValueError):
     """Input given to an image encoder is not an image, or an image file cannot be read."""
 
 

@@ -21,6 +21,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel
 
 from ternembed.config import CONFIG_FILENAME, TernaryConfig
+from ternembed.errors import TernembedError
 from ternembed.io.manifest import Manifest, describe_model
 from ternembed.io.output_folder import IMAGE_ENCODER_FILE
 from ternembed.io.validate import check_tensor_values, check_weights, read_json, stored_tensor_specs
@@ -33,7 +34,7 @@ ENCODER_FILENAME = IMAGE_ENCODER_FILE
 WEIGHTS_FILENAME = "model.safetensors"
 
 
-class ImageCheckpointError(ValueError):
+class ImageCheckpointError(TernembedError, ValueError):
     """An image-encoder folder is missing a file or its files disagree."""
 
 
