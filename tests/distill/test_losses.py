@@ -79,3 +79,14 @@ def test_masked_mse_matches_a_manual_mean():
         [(a[0, :2] - b[0, :2]).pow(2).flatten(), (a[1, :1] - b[1, :1]).pow(2).flatten()]
     ).mean()
     assert float(masked_mse(a, b, mask)) == pytest.approx(float(manual), rel=1e-6)
+
+
+def test_contrast_term_scores_the_student_against_the_batch_of_teacher_embeddings():
+    """A student that swaps two texts' embeddings points away from the teacher's in-batch ranking."""
+    teacher = _output(0, MASK)
+    swapped = _output(0, MASK)
+    swapped.sentence_embedding = teacher.sentence_embedding.detach()[[1, 0, 2, 3]].clone().requires_grad_(True)
+    loss, _ = distillation_loss(LossSpec.parse("contrast"), swapped, teacher)
+    loss.backward()
+    assert float(loss) > 0.1
+    assert swapped.sentence_embedding.grad[:2].abs().sum() > 0

@@ -69,13 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training.add_argument("--warmup-ratio", type=float, default=defaults["warmup_ratio"])
     training.add_argument("--weight-decay", type=float, default=defaults["weight_decay"])
     training.add_argument("--loss", default=defaults["loss"],
-                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, bank, matryoshka, "
+                          help="weighted terms from paper, hidden, mse, cos, rkd, layers, bank, contrast, matryoshka, "
                                "e.g. 'hidden:1,cos:1' or 'hidden:1,cos:1,matryoshka:0.5'")  # fmt: skip
     training.add_argument("--matryoshka-dims", type=_dims, default=defaults["matryoshka_dims"], metavar="N,N,...",
                           help="leading dimensions of the matryoshka term (default "
                                f"{','.join(map(str, defaults['matryoshka_dims']))}; those below the model's own)")  # fmt: skip
     training.add_argument("--rkd-temperature", type=float, default=defaults["rkd_temperature"],
-                          help="temperature of the rkd and bank terms")  # fmt: skip
+                          help="temperature of the rkd, bank and contrast terms")  # fmt: skip
     training.add_argument("--bank-size", type=int, default=defaults["bank_size"],
                           help="training texts embedded by the teacher as the bank term's bank")  # fmt: skip
     training.add_argument("--ema", type=float, default=defaults["ema_decay"], metavar="DECAY",

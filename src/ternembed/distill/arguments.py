@@ -50,7 +50,7 @@ class DistillArguments:
         weight_decay: AdamW weight decay on the latent weights.
         max_grad_norm: gradient clipping norm (0 turns it off).
         loss: loss spec, e.g. ``"hidden:1,cos:1"`` (see :mod:`ternembed.distill.losses`).
-        rkd_temperature: temperature of the relational terms (``rkd`` and ``bank``).
+        rkd_temperature: temperature of the relational terms (``rkd``, ``bank`` and ``contrast``).
         bank_size: training texts whose teacher embeddings form the ``bank`` term's bank.
         eval_every: held-out evaluation every N steps (0: only at the end).
         eval_texts: size of the held-out slice kept out of training (at most a tenth of the corpus).

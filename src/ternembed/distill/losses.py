@@ -13,11 +13,15 @@ A loss spec such as ``"hidden:1,cos:1,rkd:0.5"`` names terms and their weights:
 - ``bank``: KL divergence between teacher and student distributions of each text over a fixed bank
   of teacher embeddings (softmax of cosine similarities / temperature): the student learns to rank
   the teacher's documents the way the teacher does, not only to point the same way.
+- ``contrast``: contrastive distillation with in-batch teacher negatives: each text's student
+  embedding is scored against the teacher embeddings of the whole batch (its own as the positive,
+  the others as negatives), and the softmax of those scores is matched (KL) to the teacher's own
+  softmax over the same batch, so the student keeps the teacher's margins between near neighbours.
 - ``matryoshka``: ``1 - cosine`` between student and teacher embeddings truncated to each of a few
   leading dimension counts (default 64, 128, 256; those below the model's own) and re-normalized,
   averaged: the first N dimensions stay a usable embedding on their own.
 
-``mse``, ``cos``, ``rkd``, ``bank`` and ``matryoshka`` read only the pooled embedding, so they work with
+``mse``, ``cos``, ``rkd``, ``bank``, ``contrast`` and ``matryoshka`` read only the pooled embedding, so they work with
 precomputed teacher embeddings; ``paper``, ``hidden`` and ``layers`` need the teacher's hidden states.
 """
 
@@ -33,7 +37,7 @@ from ternembed.distill.encoders import EncoderOutput
 from ternembed.errors import TernembedError
 from ternembed.matryoshka import DEFAULT_MATRYOSHKA_DIMS, truncate_normalized, usable_dims
 
-LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank", "matryoshka"]
+LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank", "contrast", "matryoshka"]
 LOSS_NAMES: tuple[str, ...] = get_args(LossName)
 TOKEN_LEVEL_LOSSES: tuple[str, ...] = ("paper", "hidden", "layers")
 """Terms that read the teacher's hidden states, not only its pooled embedding."""
@@ -144,6 +148,8 @@ def _term(
         if bank is None:
             raise ValueError("the 'bank' loss needs a bank of teacher embeddings")
         return bank_kl(student_embedding, teacher_embedding, bank, temperature)
+    if name == "contrast":
+        return bank_kl(student_embedding, teacher_embedding, teacher_embedding, temperature)
     if name == "matryoshka":
         return matryoshka_cosine(student_embedding, teacher_embedding, matryoshka_dims)
     raise LossSpecError(f"unknown loss {name!r}; choose from {list(LOSS_NAMES)}")
@@ -173,7 +179,7 @@ def relational_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: flo
 def bank_kl(
     student: torch.Tensor, teacher: torch.Tensor, bank: torch.Tensor, temperature: float
 ) -> torch.Tensor:
-    """KL(teacher || student) of each text's softmax over cosine similarities to a fixed ``bank``."""
+    """KL(teacher || student) of each text's softmax over cosine similarities to ``bank`` (fixed, or the batch)."""
     bank = bank.to(student.dtype)
     teacher_log_probs = F.log_softmax(teacher @ bank.T / temperature, dim=-1)
     student_log_probs = F.log_softmax(student @ bank.T / temperature, dim=-1)
