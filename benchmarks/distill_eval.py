@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -59,6 +60,27 @@ def table(out: Path, order: list[str]) -> str:
     return "\n".join(lines)
 
 
+def seed_table(out: Path, methods: list[str]) -> str:
+    """Markdown: per method (labels ``METHOD_sSEED``), each task's mean % of the teacher and its range."""
+    records = {r["label"]: r for r in (json.loads(p.read_text()) for p in sorted(out.glob("*.json")))}
+    teacher = records["teacher"]["scores"]
+    tasks = list(teacher)
+    lines = ["| method | seeds | " + " | ".join(tasks) + " | average |", "|---" * (len(tasks) + 3) + "|"]
+    for method in methods:
+        runs = [r["scores"] for label, r in records.items() if re.fullmatch(rf"{re.escape(method)}_s\d+", label)]
+        if not runs:
+            continue
+        kept = {t: [100 * run[t] / teacher[t] for run in runs] for t in tasks}
+        averages = [sum(kept[t][i] for t in tasks) / len(tasks) for i in range(len(runs))]
+        cells = [_mean_range(kept[t]) for t in tasks] + [_mean_range(averages)]
+        lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _mean_range(values: list[float]) -> str:
+    return f"{sum(values) / len(values):.1f}% ({min(values):.1f}-{max(values):.1f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", metavar="LABEL=MODEL")
@@ -66,11 +88,15 @@ def main() -> None:
     parser.add_argument("--size", default="full", choices=("full", "quick"))
     parser.add_argument("--tasks", default=None, help="comma-separated tasks (default: the built-in text suite)")
     parser.add_argument("--table", nargs="*", metavar="LABEL", help="print the table (rows in this order)")
+    parser.add_argument("--seed-table", nargs="+", metavar="METHOD",
+                        help="print mean and range over the seeds of labels METHOD_sSEED")  # fmt: skip
     args = parser.parse_args()
     if args.models:
         evaluate_models(args.models, Path(args.out), args.size, args.tasks.split(",") if args.tasks else None)
     if args.table is not None:
         print(table(Path(args.out), args.table))
+    if args.seed_table:
+        print(seed_table(Path(args.out), args.seed_table))
 
 
 if __name__ == "__main__":
