@@ -42,7 +42,8 @@ def test_index_binary_usearch_with_options_then_plain_search(tiny_st_dir, tiny_c
     capsys.readouterr()
     assert main(["search", str(out), "cats and kittens note number 5", "-k", "2", "--ef-search", "16"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and lines[0].split()[0] == "1" and lines[0].split()[-1] == "d5"
+    assert len(lines) == 2 and lines[0].split()[:1] + lines[0].split()[2:3] == ["1", "d5"]
+    assert lines[0].endswith("  cats and kittens note number 5")  # the hit's text as a snippet
 
 
 def test_bad_corpus_is_one_clear_line(tiny_st_dir, tmp_path, capsys):
@@ -75,3 +76,43 @@ def test_text_output_quotes_ids_that_could_forge_lines():
 
     assert printable_id("doc-7") == "doc-7"
     assert printable_id("line\nbreak") == '"line\\nbreak"' and printable_id(" padded") == '" padded"'
+
+
+def test_search_a_file_of_queries_prints_snippets_and_json_lines(tiny_st_dir, tmp_path, capsys):
+    corpus = tmp_path / "docs.csv"
+    long_text = "mountain hiking " + "with a very long description " * 10
+    corpus.write_text(f"id,text,topic\nm1,{long_text},outdoor\nc1,cats and kittens,pets\n", encoding="utf-8")
+    out = tmp_path / "idx"
+    assert main(["index", tiny_st_dir, "--corpus", str(corpus), "--out", str(out), "--backend", "faiss-flat"]) == 0
+    queries = tmp_path / "queries.txt"
+    queries.write_text("mountain hiking\n\ncats and kittens\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["search", str(out), "--queries", str(queries), "-k", "2"]) == 0
+    text = capsys.readouterr().out
+    blocks = text.split("\n\n")
+    assert len(blocks) == 2 and blocks[0].startswith("query 1: mountain hiking\n")
+    assert blocks[1].startswith("query 2: cats and kittens\n")
+    snippet_line = next(line for line in text.splitlines() if " m1 " in line)
+    assert snippet_line.endswith("…") and len(snippet_line.split("  m1  ")[1]) == 80
+    assert main(["search", str(out), "--queries", str(queries), "-k", "1", "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["query"] for r in records] == ["mountain hiking", "cats and kittens"]
+    assert records[1]["results"][0] == {
+        "id": "c1", "score": pytest.approx(records[1]["results"][0]["score"]), "text": "cats and kittens",
+        "metadata": {"topic": "pets"},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([], "give either a query text or --queries FILE"),
+     (["a query", "--queries", "q.txt"], "give either a query text or --queries FILE"),
+     (["--queries", "missing.txt"], "--queries 'missing.txt' does not exist"),
+     (["--queries", "empty.txt"], "has no queries")],
+)  # fmt: skip
+def test_search_query_arguments_are_checked(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.txt").write_text("\n  \n", encoding="utf-8")
+    assert main(["search", str(tmp_path), *args]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error

@@ -22,8 +22,8 @@ def test_custom_fields(tmp_path):
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        ([], "has no documents"),
-        (["", "  "], "has no documents"),
+        ([], "has no records"),
+        (["", "  "], "has no records"),
         ([{"id": "a", "text": "x"}, {"id": "a", "text": "y"}], r":2: duplicate id 'a' \(first on line 1\)"),
         (
             [{"id": "a", "text": "x"}, {"text": "y"}],
@@ -53,3 +53,41 @@ def test_invalid_utf8_names_the_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list(read_corpus(tmp_path / "none.jsonl"))
+
+
+def test_csv_and_parquet_corpora_give_the_same_documents(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"id": "a", "text": "first text", "lang": "en"}, {"id": "b", "text": "zweiter Text", "lang": "de"}]
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text("id,text,lang\na,first text,en\nb,zweiter Text,de\n", encoding="utf-8")
+    parquet_path = tmp_path / "c.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet_path)
+    for path in (csv_path, parquet_path):
+        documents = list(read_corpus(path))
+        assert [(d.id, d.text, d.metadata) for d in documents] == [
+            ("a", "first text", {"lang": "en"}),
+            ("b", "zweiter Text", {"lang": "de"}),
+        ]
+
+
+def test_duplicates_name_the_first_line_or_row(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text("id,text\na,x\nb,y\na,z\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"c\.csv:4: duplicate id 'a' \(first on line 2\)"):
+        list(read_corpus(csv_path))
+    parquet_path = tmp_path / "c.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": 7, "text": "x"}, {"id": 7, "text": "y"}]), parquet_path)
+    with pytest.raises(CorpusError, match=r"c\.parquet row 1: duplicate id '7' \(first on row 0\)"):
+        list(read_corpus(parquet_path))
+
+
+def test_unknown_corpus_suffix_is_refused(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text('{"id": "a", "text": "x"}\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"corpora are \.jsonl, \.ndjson, \.csv, \.parquet files"):
+        list(read_corpus(path))

@@ -13,14 +13,14 @@ from ternembed.integrations import DATABASE_NAMES
 
 NAME = "index"
 HELP = (
-    "Embed a JSON-lines corpus with a model and save an ANN index folder (faiss or usearch) "
+    "Embed a corpus (JSON lines, CSV, Parquet) with a model and save an ANN index folder (faiss or usearch) "
     "or write it into a vector database (chroma, lancedb, qdrant)."
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model name, sentence-transformers folder or ternary folder")
-    parser.add_argument("--corpus", required=True, help="JSON-lines file, one {id, text} object per line")
+    parser.add_argument("--corpus", required=True, help="corpus: .jsonl (one {id, text, ...} object per line), .csv or .parquet file, or a datasets folder")
     parser.add_argument("--out", required=True, help="index folder to write (an existing index is replaced)")
     parser.add_argument(
         "--backend",
@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="keep the first N dimensions, re-normalized (Matryoshka)",
     )
-    parser.add_argument("--id-field", default="id", help="JSON field holding the document id")
-    parser.add_argument("--text-field", default="text", help="JSON field holding the document text")
+    parser.add_argument("--id-field", default="id", help="field (column) holding the document id")
+    parser.add_argument("--text-field", default="text", help="field (column) holding the document text")
     parser.add_argument(
         "--m", type=int, help=f"HNSW neighbours per node (faiss-hnsw, usearch; default {HNSW_M})"
     )

@@ -23,10 +23,23 @@ from ternembed.errors import TernembedError
 
 FORMATS = ("jsonl", "csv", "parquet", "datasets")
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+LINE_FORMATS = ("jsonl", "csv")
+"""Formats whose records are located by line number; the others by row number (from 0)."""
 
 
 class RecordsError(TernembedError, ValueError):
     """A corpus cannot be read: unknown format, missing field, bad id or text, duplicate id, empty."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record: its line (JSON lines, CSV) or row (Parquet, datasets) number, id, text, and every
+    field but the id (the text included)."""
+
+    number: int
+    id: str
+    text: str
+    fields: dict[str, Any]
 
 
 @dataclass
@@ -68,34 +81,51 @@ class CorpusReader:
             return self._parquet_file().metadata.num_rows
         return sum(part.num_rows for part in self._dataset_parts())
 
+    def records(self, batch_size: int = 1024) -> Iterator[Record]:
+        """Every record in order, its id checked unique; a problem raises RecordsError naming its line or row."""
+        seen: set[bytes] = set()
+        for number, raw in self._raw_records(batch_size):
+            where = self._where(number)
+            doc_id, text = self._parse(where, raw)
+            key = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
+            if key in seen:
+                raise RecordsError(
+                    f"{where}: duplicate id {doc_id!r} (first on {self._first_position(doc_id)}); ids must be unique"
+                )
+            seen.add(key)
+            yield Record(number, doc_id, text, {name: value for name, value in raw.items() if name != self.id_field})
+        if not seen:
+            raise RecordsError(f"corpus {str(self.path)!r} has no records")
+
     def chunks(self, chunk_size: int, skip: frozenset[int] = frozenset()) -> Iterator[Chunk]:
         """The corpus as chunks of ``chunk_size`` records, in order; chunks listed in ``skip`` are read
         (ids are still checked for duplicates) but not returned."""
         if chunk_size <= 0:
             raise RecordsError(f"chunk size must be positive, got {chunk_size}")
-        seen: set[bytes] = set()
-        records = self._records(chunk_size)
+        records = self.records(chunk_size)
         for index in itertools.count():
             batch = list(itertools.islice(records, chunk_size))
             if not batch:
-                if index == 0:
-                    raise RecordsError(f"corpus {str(self.path)!r} has no records")
                 return
-            chunk = Chunk(index, [], [], [])
-            for where, record in batch:
-                doc_id, text, payload = self._parse(where, record)
-                key = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
-                if key in seen:
-                    raise RecordsError(f"{where}: duplicate id {doc_id!r}; ids must be unique")
-                seen.add(key)
-                if index not in skip:
-                    chunk.ids.append(doc_id)
-                    chunk.texts.append(text)
-                    chunk.payloads.append(payload)
             if index not in skip:
-                yield chunk
+                yield Chunk(
+                    index,
+                    [record.id for record in batch],
+                    [record.text for record in batch],
+                    [json.dumps(record.fields, ensure_ascii=False, default=str) for record in batch],
+                )
 
-    def _parse(self, where: str, record: dict[str, Any]) -> tuple[str, str, str]:
+    def _where(self, number: int) -> str:
+        return f"{self.path}:{number}" if self.format in LINE_FORMATS else f"{self.path} row {number}"
+
+    def _first_position(self, doc_id: str) -> str:
+        """Where ``doc_id`` first occurs (a second pass, only on the error path)."""
+        for number, raw in self._raw_records(1024):
+            if str(raw.get(self.id_field)) == doc_id:
+                return f"line {number}" if self.format in LINE_FORMATS else f"row {number}"
+        return "an earlier record"
+
+    def _parse(self, where: str, record: dict[str, Any]) -> tuple[str, str]:
         for field, option in ((self.id_field, "--id-field"), (self.text_field, "--text-field")):
             if field not in record:
                 fields = ", ".join(repr(name) for name in record) or "none"
@@ -107,33 +137,31 @@ class CorpusReader:
             raise RecordsError(f"{where}: id {doc_id!r} must be a non-empty string or an integer")
         if not isinstance(text, str):
             raise RecordsError(f"{where}: {self.text_field!r} must be a string, got {type(text).__name__}")
-        payload = {key: value for key, value in record.items() if key != self.id_field}
-        return str(doc_id), text, json.dumps(payload, ensure_ascii=False, default=str)
+        return str(doc_id), text
 
-    def _records(self, chunk_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _raw_records(self, batch_size: int) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(line or row number, fields)`` of each record, unchecked."""
         if self.format == "jsonl":
-            for number, record in iter_json_objects(self.path, RecordsError):
-                yield f"{self.path}:{number}", record
+            yield from iter_json_objects(self.path, RecordsError)
         elif self.format == "csv":
             yield from self._csv_records()
         elif self.format == "parquet":
             parquet = self._parquet_file()
             self._check_columns(parquet.schema_arrow.names)
-            rows = (row for batch in parquet.iter_batches(batch_size=chunk_size) for row in batch.to_pylist())
-            for number, row in enumerate(rows):
-                yield f"{self.path} row {number}", row
+            rows = (row for batch in parquet.iter_batches(batch_size=batch_size) for row in batch.to_pylist())
+            yield from enumerate(rows)
         else:
             number = 0
             for part in self._dataset_parts():
                 self._check_columns(part.column_names)
-                for batch in part.iter(batch_size=chunk_size):
+                for batch in part.iter(batch_size=batch_size):
                     for row in (
                         dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True)
                     ):
-                        yield f"{self.path} row {number}", row
+                        yield number, row
                         number += 1
 
-    def _csv_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _csv_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             with self.path.open(encoding="utf-8", newline="") as handle:
                 reader = csv.DictReader(handle)
@@ -144,7 +172,7 @@ class CorpusReader:
                             f"{self.path}:{reader.line_num}: more values than the {len(reader.fieldnames)} "
                             "header columns"
                         )
-                    yield f"{self.path}:{reader.line_num}", row
+                    yield reader.line_num, row
         except UnicodeDecodeError as problem:
             raise RecordsError(f"{self.path}: not valid UTF-8 ({problem.reason})") from None
         except csv.Error as problem:

@@ -1,4 +1,4 @@
-"""Building an index from a JSON-lines corpus: stream, encode and add in chunks, then save atomically."""
+"""Building an index from a corpus (JSON lines, CSV, Parquet, datasets): stream, encode and add in chunks, then save atomically."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from ternembed.index.backends import BackendName
-from ternembed.index.corpus import Document, count_lines, read_corpus
-from ternembed.index.errors import CorpusError
+from ternembed.index.corpus import Document, count_documents, read_corpus
 from ternembed.index.model_ref import encode_texts, load_model
 from ternembed.index.precision import Precision
 from ternembed.index.rescore_store import RescoreFrom
@@ -45,7 +44,8 @@ def build_index(
 
     Args:
         model: a model name or folder (recorded in the index), or a loaded SentenceTransformer.
-        corpus: JSON-lines file with one ``{id_field: ..., text_field: ...}`` object per line.
+        corpus: a ``.jsonl``, ``.csv`` or ``.parquet`` file or a ``datasets`` folder of records with an
+            ``id_field`` and a ``text_field``; other fields become each document's metadata.
         out: folder to write; an existing index there is replaced only once the new one is complete.
         backend, precision, rescore, rescore_from, params: see :meth:`SearchIndex.create`.
         batch_size: encoding batch size.
@@ -58,9 +58,7 @@ def build_index(
 
     model_path = model if isinstance(model, (str, os.PathLike)) else None
     check_output_folder(out, overwrite=True, inputs=[corpus, model_path])  # before hours of encoding
-    total = count_lines(corpus)
-    if total == 0:
-        raise CorpusError(f"corpus file {str(corpus)!r} has no documents")
+    total = count_documents(corpus)
     if isinstance(model, (str, os.PathLike)):
         model_name, model = str(model), load_model(model)
     if truncate_dim is not None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from ternembed.data.records import RecordsError
 from ternembed.errors import TernembedError
 
-
-class CorpusError(TernembedError, ValueError):
-    """A corpus file is empty, unreadable at some line, or has missing or duplicate ids or texts."""
+CorpusError = RecordsError
+"""A corpus is empty, unreadable at some line or row, or has missing or duplicate ids or texts."""
 
 
 class IndexMismatchError(TernembedError, ValueError):
