@@ -8,7 +8,7 @@ from pathlib import Path
 from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
 
 NAME = "bench"
-HELP = "benchmark a ternary model against torch fp32/bf16/int8 and ONNX Runtime int8 on CPU"
+HELP = "benchmark a ternary model against torch fp32/bf16/int8 and ONNX Runtime int8 (per tensor and per channel) on CPU"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--separate",
         action="store_true",
-        help="time each variant in its own process instead of interleaving them in one (default: interleaved)",
+        help="time all calls of one variant in a row instead of in interleaved rounds (each variant has its own process either way)",
     )
     parser.add_argument(
         "--variants",

@@ -1,14 +1,14 @@
-"""Benchmark worker process; prints its result as one JSON line.
+"""Benchmark worker process: holds one variant and times single calls on the coordinator's request.
 
-``python -m ternembed.perf.worker SPEC_JSON`` either measures one variant alone (load time, peak memory,
-latency per shape) or, when the spec lists ``variants``, times them all interleaved in one process.
-Run by :mod:`ternembed.perf.bench`.
+``python -m ternembed.perf.worker SPEC_JSON`` loads the variant named in the spec, then reads commands
+from standard input and answers on standard output (lines starting with ``RESULT_PREFIX``; anything
+else a library prints is ignored). Run by :mod:`ternembed.perf.bench`, one worker per variant, so each
+engine has its own process, threads and memory while the rounds of all of them interleave.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,70 +44,23 @@ def make_batch(batch_size: int, seq_len: int, vocab_size: int, seed: int = 0) ->
     }
 
 
-def time_shape(run, batch: dict[str, np.ndarray], repeats: int, budget_s: float) -> list[float]:  # noqa: ANN001
-    """Milliseconds of ``repeats`` timed calls after one warm-up (fewer if over the time budget)."""
-    run(batch)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < repeats and (len(times) < 3 or time.perf_counter() - start < budget_s):
-        began = time.perf_counter()
-        run(batch)
-        times.append((time.perf_counter() - began) * 1e3)
-    return times
-
-
 def load_variant(spec: dict, variant: str):  # noqa: ANN201 - (runner, weight bytes)
     from ternembed.perf import variants
 
-    if variant == "ort-int8":
-        return variants.load_ort_variant(Path(spec["onnx_path"]), spec["threads"])
+    if variant in variants.ORT_VARIANTS:
+        return variants.load_ort_variant(Path(spec["onnx_paths"][variant]), spec["threads"])
     return variants.load_torch_variant(
         variant, spec["baseline"], spec["ternary_source"], spec["ternarize"], spec.get("activations")
     )
 
 
-def time_interleaved(spec: dict) -> dict:
-    """Latency of every variant in one process, one call of each in turn per round.
+def serve(spec: dict, commands=sys.stdin, replies=sys.stdout) -> None:  # noqa: ANN001 - text streams
+    """Load one variant, then answer the coordinator's commands, one JSON line each way.
 
-    On a shared, noisy machine this spreads load spikes over all variants alike instead of
-    penalizing whichever variant happened to run during one; memory is measured separately.
+    ``{"shape": [batch, tokens]}`` times one call on that shape (the first call of a shape is an untimed
+    warm-up) and answers ``{"ms": ...}``; ``{"done": true}`` answers the load time and memory and ends.
+    The first reply, ``{"ready": true}``, says the variant is loaded.
     """
-    import torch
-
-    torch.set_num_threads(spec["threads"])
-    runners = {variant: load_variant(spec, variant)[0] for variant in spec["variants"]}
-    rows = []
-    for batch_size, seq_len in spec["shapes"]:
-        batch = make_batch(batch_size, seq_len, spec["vocab_size"])
-        times: dict[str, list[float]] = {variant: [] for variant in runners}
-        for run in runners.values():
-            run(batch)
-        start = time.perf_counter()
-        for round_index in range(spec["repeats"]):
-            if round_index >= 3 and time.perf_counter() - start > spec["budget_s"] * len(runners):
-                break
-            for variant, run in runners.items():
-                began = time.perf_counter()
-                run(batch)
-                times[variant].append((time.perf_counter() - began) * 1e3)
-        for variant, values in times.items():
-            median_ms = statistics.median(values)
-            rows.append(
-                {
-                    "variant": variant,
-                    "batch_size": batch_size,
-                    "seq_len": seq_len,
-                    "threads": spec["threads"],
-                    "median_ms": median_ms,
-                    "min_ms": min(values),
-                    "repeats": len(values),
-                    "texts_per_s": batch_size / (median_ms / 1e3),
-                }
-            )
-    return {"rows": rows}
-
-
-def measure(spec: dict) -> dict:
     import torch
 
     torch.set_num_threads(spec["threads"])
@@ -116,42 +69,35 @@ def measure(spec: dict) -> dict:
     began = time.perf_counter()
     run, weight_bytes = load_variant(spec, variant)
     load_s = time.perf_counter() - began
-    rss_loaded = current_rss_mb()
-    rows = []
-    for batch_size, seq_len in spec["shapes"]:
-        batch = make_batch(batch_size, seq_len, spec["vocab_size"])
-        times = time_shape(run, batch, spec["repeats"], spec["budget_s"])
-        median_ms = statistics.median(times)
-        rows.append(
-            {
-                "variant": variant,
-                "batch_size": batch_size,
-                "seq_len": seq_len,
-                "threads": spec["threads"],
-                "median_ms": median_ms,
-                "min_ms": min(times),
-                "repeats": len(times),
-                "texts_per_s": batch_size / (median_ms / 1e3),
-            }
-        )
-    peak_rss_mb = _status_mb("VmHWM")
-    extra = {
-        "load_s": load_s,
-        "weights_bytes": weight_bytes,
-        "peak_rss_mb": peak_rss_mb,
-        "model_rss_mb": rss_loaded - rss_before,
-    }
+    memory = {"load_s": load_s, "weights_bytes": weight_bytes, "model_rss_mb": current_rss_mb() - rss_before}
+    _reply(replies, {"ready": True})
+    batches: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    for line in commands:
+        command = json.loads(line)
+        if command.get("done"):
+            break
+        shape = tuple(command["shape"])
+        if shape not in batches:
+            batches[shape] = make_batch(*shape, spec["vocab_size"])
+            run(batches[shape])
+        started = time.perf_counter()
+        run(batches[shape])
+        _reply(replies, {"ms": (time.perf_counter() - started) * 1e3})
+    memory["peak_rss_mb"] = _status_mb("VmHWM")
     if variant.startswith("ternary"):
         from ternembed.kernels import selected_kernel
 
-        extra["kernel"] = selected_kernel()
-    return {"rows": [{**row, **extra} for row in rows]}
+        memory["kernel"] = selected_kernel()
+    _reply(replies, memory)
+
+
+def _reply(replies, message: dict) -> None:  # noqa: ANN001 - a text stream
+    replies.write(RESULT_PREFIX + json.dumps(message) + "\n")
+    replies.flush()
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
-    result = time_interleaved(spec) if "variants" in spec else measure(spec)
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    serve(json.loads(sys.argv[1]))
 
 
 if __name__ == "__main__":
