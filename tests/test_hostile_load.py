@@ -72,3 +72,25 @@ def test_a_missing_local_name_fails_at_once_without_the_hub(tmp_path, monkeypatc
 def test_intact_folder_still_loads_and_embeds_finitely(saved):
     vectors = ternembed.load(saved).encode(["a cat sat on the mat"], convert_to_tensor=True)
     assert torch.isfinite(vectors).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [("modules.json", "[]", "must list the model's modules"),
+     ("modules.json", '[{"idx": 0, "name": "0", "path": ""}]', "module 0 needs a str 'type'"),
+     ("1_Pooling/config.json", "{}", "embedding_dimension"),
+     ("1_Pooling/config.json", "[1]", "must hold a JSON object, found list"),
+     ("sentence_bert_config.json", '{"max_seq_length": 256, "architectures": 3}', "does not know: architectures"),
+     ("sentence_bert_config.json", '{"max_seq_length": -1}', "max_seq_length must be a positive integer"),
+     ("tokenizer.json", "{}", "tokenizer.json is not a usable tokenizer"),
+     ("tokenizer_config.json", "null", "must hold a JSON object, found NoneType")],
+)  # fmt: skip
+def test_damaged_module_files_are_refused_naming_the_file(saved, tmp_path, name, content, message):
+    from ternembed.io.errors import CorruptCheckpointError
+
+    folder = tmp_path / "copy"
+    shutil.copytree(saved, folder)
+    (folder / name).write_text(content)
+    with pytest.raises(CorruptCheckpointError, match=message) as caught:
+        ternembed.load(folder)
+    assert name.split("/")[-1] in str(caught.value)

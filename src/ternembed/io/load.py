@@ -11,6 +11,7 @@ from torch import nn
 from ternembed.io.errors import ManifestMismatchError, UnsupportedArchitectureError
 from ternembed.io.hf_quantizer import register_with_transformers
 from ternembed.io.manifest import Manifest
+from ternembed.io.module_files import check_module_files
 from ternembed.io.save import hf_model_of
 from ternembed.io.sentence_transformer import TernarySentenceTransformer
 from ternembed.io.source_folder import check_json_files
@@ -42,6 +43,7 @@ def load(folder: str | os.PathLike, device: str = "cpu") -> TernarySentenceTrans
     check_json_files(root)
     register_folder_architecture(root)
     check_sentence_transformer_folder(root)
+    check_module_files(root)
     manifest = read_manifest(root)
     weights = weights_path(root)
     check_weights(weights, manifest)

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ternembed.io.errors import CorruptCheckpointError
+from ternembed.io.module_files import check_module_files
 from ternembed.io.validate import stored_tensor_specs
 
 WEIGHT_FILE_PATTERN = "*.safetensors"
@@ -37,6 +38,7 @@ def check_weight_files(folder: Path) -> None:
 def check_source_folder(folder: Path) -> None:
     """JSON and safetensors files of a local full-precision model folder are intact."""
     check_json_files(folder)
+    check_module_files(folder)
     check_weight_files(folder)
 
 
