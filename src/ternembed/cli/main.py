@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "index",
     "search",
     "bench_ann",
+    "bench_serve",
     "embed",
     "serve",
     "push",

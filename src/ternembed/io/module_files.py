@@ -78,7 +78,10 @@ def _check_transformer_settings(path: Path) -> None:
     """Every setting is one the installed sentence-transformers' Transformer module takes."""
     import inspect
 
-    from sentence_transformers.models import Transformer
+    try:
+        from sentence_transformers.base.modules.transformer import Transformer
+    except ImportError:  # older sentence-transformers
+        from sentence_transformers.models import Transformer
 
     settings = read_json(path)
     parameters = inspect.signature(Transformer.__init__).parameters
