@@ -14,6 +14,19 @@ import torch  # noqa: E402
 from tests.tiny_models import save_tiny_sentence_transformer  # noqa: E402
 
 torch.set_num_threads(1)  # tiny models: threads cost more than they give
+REQUIRE_KERNELS_ENV = "TERNEMBED_REQUIRE_KERNELS"
+"""Set to 1 (scripts/test.sh does) to fail at once when the compiled kernels are missing, instead of
+skipping every kernel test and passing with the fast path untested."""
+
+
+def pytest_sessionstart(session) -> None:  # noqa: ANN001 - pytest's Session
+    from ternembed.kernels import native_library
+
+    if os.environ.get(REQUIRE_KERNELS_ENV) == "1" and native_library() is None:
+        raise pytest.UsageError(
+            f"{REQUIRE_KERNELS_ENV}=1 but the compiled kernel library is not built (pip install -e . builds it; "
+            "a C compiler is needed)"
+        )
 
 
 @pytest.fixture(scope="session")
