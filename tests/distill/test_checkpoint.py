@@ -96,3 +96,12 @@ def test_resume_from_a_truncated_checkpoint_is_exit_code_2_and_one_line(
     code, err = run_cli("distill", tiny_st_dir, "--out", out, "--resume", *common)
     assert code == 2, err
     assert "student.safetensors: damaged checkpoint" in err and "Traceback" not in err
+
+
+def test_a_checkpoint_with_nan_weights_is_refused_at_resume(tmp_path):
+    model, optimizer = _optimizer_after_one_step()
+    state = model.state_dict()
+    state["weight"][0, 0] = float("nan")
+    save_checkpoint(tmp_path, state, optimizer.state_dict(), {"step": 1})
+    with pytest.raises(CheckpointError, match=r"student.safetensors: weight holds NaN .*--overwrite and a lower --lr"):
+        load_checkpoint(tmp_path)

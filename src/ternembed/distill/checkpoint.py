@@ -87,7 +87,19 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     if not isinstance(state.get("optimizer"), dict):
         raise CheckpointError(f"{source / STATE_FILE}: no optimizer layout in it; start over with --overwrite")
     optimizer_state = _unflatten_optimizer_state(_read_tensors(source / OPTIMIZER_FILE), state.pop("optimizer"))
-    return _read_tensors(source / MODEL_FILE), optimizer_state, state
+    model_state = _read_tensors(source / MODEL_FILE)
+    _check_finite(model_state, source / MODEL_FILE)
+    return model_state, optimizer_state, state
+
+
+def _check_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """A run that diverged before its checkpoint must not be resumed into a NaN student."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(
+                f"{path}: {name} holds NaN or infinite values (training diverged before this checkpoint); "
+                "start over with --overwrite and a lower --lr"
+            )
 
 
 def _read_state(path: Path) -> dict[str, Any]:
