@@ -69,6 +69,21 @@ def test_cli_lets_a_bug_through_as_a_traceback(monkeypatch):
         cli_main.main(["info", "some-folder"])
 
 
+def test_cli_marks_a_value_error_that_is_not_ours_as_unexpected(monkeypatch, capsys):
+    """A library's ValueError is still one line, but says it is unexpected and how to see where it came from."""
+    monkeypatch.delenv("TERNEMBED_DEBUG", raising=False)
+
+    def handler(args):
+        raise ValueError("could not convert string to float: 'x'")
+
+    parser = cli_main.build_parser()
+    monkeypatch.setattr(cli_main, "build_parser", lambda: _with_handler(parser, handler))
+    assert cli_main.main(["info", "some-folder"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ternembed info: error: could not convert string to float: 'x' (unexpected ValueError")
+    assert error.count("\n") == 1
+
+
 def _with_handler(parser, handler):
     parse = parser.parse_args
 

@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class TernembedError(Exception):
     """A problem ternembed detected and describes in its message (bad input, missing file, corrupt data)."""
+
+
+class InvalidArgumentError(TernembedError, ValueError):
+    """An argument or input value is outside what the function accepts (the message says what is)."""

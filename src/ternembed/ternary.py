@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from ternembed.config import ConfigError
+from ternembed.errors import InvalidArgumentError
 
 SCALE_DTYPE = torch.float16
 """Scales are rounded to this dtype at creation, so the stored file and the in-memory model agree."""
@@ -51,7 +52,7 @@ def ternarize(
         threshold: ``"paper"``, ``"absmean"`` or ``"optimal"`` (see :class:`~ternembed.TernaryConfig`).
     """
     if weight.dim() != 2:
-        raise ValueError(f"ternarize expects a 2-D weight, got shape {tuple(weight.shape)}")
+        raise InvalidArgumentError(f"ternarize expects a 2-D weight, got shape {tuple(weight.shape)}")
     units, counts = _unit_view(weight, group_size)
     mean_abs = units.sum(-1) / counts
     if threshold == "paper":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+from ternembed.errors import InvalidArgumentError
 
 NAME = "embed"
 HELP = "Embed a corpus (JSON lines, CSV, Parquet or a saved dataset) to a Parquet file of vectors."
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("--engine ray needs Ray Data: pip install 'ternembed[integrations]'") from None
     for name in ("actors", "cpus_per_actor"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+            raise InvalidArgumentError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     result = embed_corpus(
         args.model,
         args.corpus,

@@ -60,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (TernembedError, ValueError, OSError) as error:
+    except (TernembedError, OSError, ValueError) as error:
         if os.environ.get("TERNEMBED_DEBUG"):
             raise
-        print(f"ternembed {args.command}: error: {error}", file=sys.stderr)
+        unexpected = not isinstance(error, (TernembedError, OSError))
+        hint = f" (unexpected {type(error).__name__}: set TERNEMBED_DEBUG=1 for the traceback and report it)"
+        print(f"ternembed {args.command}: error: {error}{hint if unexpected else ''}", file=sys.stderr)
         return 2
 
 

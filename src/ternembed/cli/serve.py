@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
+from ternembed.errors import InvalidArgumentError
 
 NAME = "serve"
 HELP = (
@@ -56,9 +57,9 @@ def parse_index_option(value: str) -> tuple[str, Path]:
     """``NAME=DIR`` as (name, folder), or ValueError saying what is wrong."""
     name, separator, folder = value.partition("=")
     if not separator or not name or not folder:
-        raise ValueError(f"--index takes NAME=DIR, got {value!r}")
+        raise InvalidArgumentError(f"--index takes NAME=DIR, got {value!r}")
     if not name.replace("-", "").replace("_", "").isalnum():
-        raise ValueError(f"index name {name!r} may hold only letters, digits, '-' and '_'")
+        raise InvalidArgumentError(f"index name {name!r} may hold only letters, digits, '-' and '_'")
     return name, Path(folder)
 
 

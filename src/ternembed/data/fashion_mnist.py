@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from ternembed.errors import TernembedError
+from ternembed.errors import InvalidArgumentError, TernembedError
 
 FASHION_MNIST_DIR_ENV = "TERNEMBED_FASHION_MNIST_DIR"
 """Environment variable that overrides the folder (default ``/usr/share/datasets/fashion-mnist``)."""
@@ -65,13 +65,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     with opener(path, "rb") as handle:
         data = handle.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (magic bytes {data[:4].hex()!r})")
+        raise InvalidArgumentError(f"{path} is not an IDX file (magic bytes {data[:4].hex()!r})")
     dtype, ndim = np.dtype(_IDX_DTYPES[data[2]]), data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     payload = data[4 + 4 * ndim :]
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(payload) != expected:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{path}: header declares shape {shape} ({expected} bytes) but holds {len(payload)} bytes"
         )
     return np.frombuffer(payload, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
@@ -86,12 +86,12 @@ def load_fashion_mnist(
         ValueError: When ``split`` is unknown or image and label counts differ.
     """
     if split not in SPLIT_FILES:
-        raise ValueError(f"unknown Fashion-MNIST split {split!r}; use one of {sorted(SPLIT_FILES)}")
+        raise InvalidArgumentError(f"unknown Fashion-MNIST split {split!r}; use one of {sorted(SPLIT_FILES)}")
     folder = fashion_mnist_dir(root)
     image_file, label_file = SPLIT_FILES[split]
     images, labels = read_idx(folder / image_file), read_idx(folder / label_file)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{folder}: {image_file} has shape {images.shape} but {label_file} has shape {labels.shape}"
         )
     return images, labels.astype(np.int64)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from ternembed.errors import TernembedError
+from ternembed.errors import InvalidArgumentError, TernembedError
 
 WORDNET_DIR_ENV = "TERNEMBED_WORDNET_DIR"
 """Environment variable that overrides the WordNet folder (default ``/usr/share/wordnet``)."""
@@ -109,7 +109,7 @@ def parse_data_line(line: str, file_pos: str) -> Synset:
         ]
         lexname = LEXNAMES[lex_filenum]
     except (IndexError, ValueError) as error:
-        raise ValueError(f"malformed WordNet data line: {line[:80]!r} ({error})") from None
+        raise InvalidArgumentError(f"malformed WordNet data line: {line[:80]!r} ({error})") from None
     lemmas = tuple(_SYNTACTIC_MARKER.sub("", word).replace("_", " ") for word in words)
     hypernyms = tuple(p[2] + p[1] for p in pointers if p[0] in _HYPERNYM_POINTERS)
     definition, examples = split_gloss(gloss.strip())

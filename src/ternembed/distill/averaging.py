@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ternembed.errors import InvalidArgumentError
+
 CHECKPOINT_PREFIX = "ema_shadow::"
 """Shadow tensors ride in the checkpoint's model state under this key prefix."""
 
@@ -21,7 +23,7 @@ class LatentEMA:
 
     def __init__(self, module: nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
-            raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
+            raise InvalidArgumentError(f"EMA decay must be in (0, 1), got {decay}")
         self.decay = decay
         self._parameters = {
             name: p for name, p in module.named_parameters() if p.requires_grad and p.is_floating_point()
@@ -50,7 +52,7 @@ class LatentEMA:
         """Load shadows taken from a checkpoint (see :func:`split_checkpoint_state`)."""
         missing = set(self.shadows) - set(shadows)
         if missing:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"the checkpoint holds no EMA shadow for {len(missing)} parameters, e.g. {min(missing)}"
             )
         with torch.no_grad():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from ternembed.errors import InvalidArgumentError
+
 BUCKET_BATCHES = 64
 """Items are sorted by length within windows of this many batches, then the batches are shuffled."""
 
@@ -12,7 +14,7 @@ BUCKET_BATCHES = 64
 def bucketed_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
     """Item indices grouped into batches of similar length (less padding), in a seeded random order."""
     if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+        raise InvalidArgumentError(f"batch_size must be positive, got {batch_size}")
     rng = random.Random(seed * 1_000_003 + epoch)
     order = list(range(len(lengths)))
     rng.shuffle(order)

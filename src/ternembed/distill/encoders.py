@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from ternembed.errors import InvalidArgumentError
+
 
 @dataclass
 class EncoderOutput:
@@ -75,7 +77,7 @@ class TextBatchEncoder:
         output = model(dict(batch))
         layers = output.get("all_layer_embeddings") if hidden_states else None
         if hidden_states and layers is None:
-            raise ValueError("the model returned no hidden states; call set_hidden_states(model, True) first")
+            raise InvalidArgumentError("the model returned no hidden states; call set_hidden_states(model, True) first")
         return EncoderOutput(
             sentence_embedding=output["sentence_embedding"],
             token_embeddings=output["token_embeddings"],

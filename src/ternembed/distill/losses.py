@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ternembed.distill.encoders import EncoderOutput
-from ternembed.errors import TernembedError
+from ternembed.errors import InvalidArgumentError, TernembedError
 from ternembed.matryoshka import DEFAULT_MATRYOSHKA_DIMS, truncate_normalized, usable_dims
 
 LossName = Literal["paper", "hidden", "mse", "cos", "rkd", "layers", "bank", "contrast", "matryoshka"]
@@ -131,10 +131,10 @@ def _term(
         return masked_mse(student.token_embeddings, teacher.token_embeddings, student.attention_mask)
     if name == "layers":
         if student.hidden_states is None or teacher.hidden_states is None:
-            raise ValueError("the 'layers' loss needs hidden states from both models")
+            raise InvalidArgumentError("the 'layers' loss needs hidden states from both models")
         pairs = list(zip(student.hidden_states[1:-1], teacher.hidden_states[1:-1], strict=True))
         if not pairs:
-            raise ValueError("the 'layers' loss needs a model with at least two layers")
+            raise InvalidArgumentError("the 'layers' loss needs a model with at least two layers")
         return sum(masked_mse(s, t, student.attention_mask) for s, t in pairs) / len(pairs)
     student_embedding = F.normalize(student.sentence_embedding.float(), dim=-1)
     teacher_embedding = F.normalize(teacher.sentence_embedding.float(), dim=-1)
@@ -146,7 +146,7 @@ def _term(
         return relational_kl(student_embedding, teacher_embedding, temperature)
     if name == "bank":
         if bank is None:
-            raise ValueError("the 'bank' loss needs a bank of teacher embeddings")
+            raise InvalidArgumentError("the 'bank' loss needs a bank of teacher embeddings")
         return bank_kl(student_embedding, teacher_embedding, bank, temperature)
     if name == "contrast":
         return bank_kl(student_embedding, teacher_embedding, teacher_embedding, temperature)
@@ -190,7 +190,7 @@ def matryoshka_cosine(student: torch.Tensor, teacher: torch.Tensor, dims: tuple[
     """Mean over ``dims`` below the embedding size of ``1 - cosine`` of the truncated, re-normalized embeddings."""
     kept = usable_dims(dims, student.shape[-1])
     if not kept:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"the 'matryoshka' loss has no dimension below the model's {student.shape[-1]} in {list(dims)}; "
             "pass smaller --matryoshka-dims"
         )

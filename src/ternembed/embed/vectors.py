@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.precision import Precision, pack_binary
 
 INT8_MAX = 127
@@ -72,7 +73,7 @@ def vector_array(vectors: np.ndarray, precision: Precision, scale: float | None 
         codes, value_type = np.ascontiguousarray(vectors, dtype=np.float32), pa.float32()
     elif precision == "int8":
         if scale is None:
-            raise ValueError("int8 vectors need a scale")
+            raise InvalidArgumentError("int8 vectors need a scale")
         codes = np.clip(np.rint(vectors / scale), -INT8_MAX, INT8_MAX).astype(np.int8)
         value_type = pa.int8()
     else:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
+
 TOP_K = 10
 
 
@@ -23,7 +25,7 @@ def embedding_cosine(teacher: np.ndarray, student: np.ndarray) -> np.ndarray:
         ValueError: Shapes differ (a student of another width has no per-row cosine).
     """
     if np.shape(teacher) != np.shape(student):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"teacher embeddings {np.shape(teacher)} and student embeddings {np.shape(student)} differ in shape"
         )
     return np.sum(_normalized(teacher) * _normalized(student), axis=1)
@@ -34,7 +36,7 @@ def top_k_neighbours(embeddings: np.ndarray, k: int = TOP_K, chunk: int = 1024) 
     normalized = _normalized(embeddings)
     n = len(normalized)
     if n <= k:
-        raise ValueError(f"need more than k={k} texts for neighbour overlap, got {n}")
+        raise InvalidArgumentError(f"need more than k={k} texts for neighbour overlap, got {n}")
     neighbours = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, chunk):
         similarity = normalized[start : start + chunk] @ normalized.T
@@ -52,7 +54,7 @@ def neighbour_overlap(teacher: np.ndarray, student: np.ndarray, k: int = TOP_K) 
     Works across embedding widths: only the rankings inside each model's own space are compared.
     """
     if len(teacher) != len(student):
-        raise ValueError(f"teacher has {len(teacher)} embeddings but student has {len(student)}")
+        raise InvalidArgumentError(f"teacher has {len(teacher)} embeddings but student has {len(student)}")
     teacher_top, student_top = top_k_neighbours(teacher, k), top_k_neighbours(student, k)
     kept = [len(set(t) & set(s)) for t, s in zip(teacher_top.tolist(), student_top.tolist(), strict=True)]
     return float(np.mean(kept)) / k

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ternembed.errors import InvalidArgumentError
+
 Predicate = Callable[[dict[str, Any]], bool]
 _MISSING = object()
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -24,16 +26,16 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 def compile_filter(spec: Any) -> Predicate:
     """A predicate on metadata objects, or ValueError naming what is wrong with ``spec``."""
     if not isinstance(spec, dict):
-        raise ValueError(f"a filter must be a JSON object, got {type(spec).__name__}")
+        raise InvalidArgumentError(f"a filter must be a JSON object, got {type(spec).__name__}")
     parts: list[Predicate] = []
     for key, value in spec.items():
         if key in ("$and", "$or"):
             if not isinstance(value, list) or not value:
-                raise ValueError(f"{key} takes a non-empty list of filters")
+                raise InvalidArgumentError(f"{key} takes a non-empty list of filters")
             children = [compile_filter(child) for child in value]
             parts.append(_all(children) if key == "$and" else _any(children))
         elif key.startswith("$"):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"unknown filter operator {key!r} at the top level; use $and, $or or a field name"
             )
         else:
@@ -62,7 +64,7 @@ def _field(name: str, condition: Any) -> Predicate:
     if not isinstance(condition, dict):
         return lambda metadata: _lookup(metadata, name) == condition
     if not condition:
-        raise ValueError(f"the condition on field {name!r} is an empty object")
+        raise InvalidArgumentError(f"the condition on field {name!r} is an empty object")
     tests = [_operator(name, operator, operand) for operator, operand in condition.items()]
     return lambda metadata: all(test(_lookup(metadata, name)) for test in tests)
 
@@ -74,16 +76,16 @@ def _operator(name: str, operator: str, operand: Any) -> Callable[[Any], bool]:
         return lambda value: value != operand
     if operator in ("$in", "$nin"):
         if not isinstance(operand, list):
-            raise ValueError(f"{operator} on field {name!r} takes a list, got {type(operand).__name__}")
+            raise InvalidArgumentError(f"{operator} on field {name!r} takes a list, got {type(operand).__name__}")
         inside = operator == "$in"
         return lambda value: (value is not _MISSING and value in operand) == inside
     if operator == "$exists":
         if not isinstance(operand, bool):
-            raise ValueError(f"$exists on field {name!r} takes true or false")
+            raise InvalidArgumentError(f"$exists on field {name!r} takes true or false")
         return lambda value: (value is not _MISSING) == operand
     if operator in _COMPARISONS:
         if isinstance(operand, bool) or not isinstance(operand, (int, float, str)):
-            raise ValueError(f"{operator} on field {name!r} takes a number or a string, got {operand!r}")
+            raise InvalidArgumentError(f"{operator} on field {name!r} takes a number or a string, got {operand!r}")
         compare = _COMPARISONS[operator]
         kind = str if isinstance(operand, str) else (int, float)
 
@@ -91,6 +93,6 @@ def _operator(name: str, operator: str, operand: Any) -> Callable[[Any], bool]:
             return isinstance(value, kind) and not isinstance(value, bool) and compare(value, operand)
 
         return ordered
-    raise ValueError(
+    raise InvalidArgumentError(
         f"unknown operator {operator!r} on field {name!r}; use $eq $ne $gt $gte $lt $lte $in $nin $exists"
     )

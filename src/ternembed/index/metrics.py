@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
+
 
 def retrieval_metrics(
     run: Mapping[str, Mapping[str, float]],
@@ -52,16 +54,16 @@ def bootstrap_ratio_interval(
     """
     first, second = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
     if first.shape != second.shape or first.ndim != 1 or not len(first):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"bootstrap needs two equally long, non-empty per-query lists; got shapes {first.shape} and {second.shape}"
         )
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InvalidArgumentError(f"level must be in (0, 1), got {level}")
     draws = np.random.default_rng(seed).integers(0, len(first), size=(resamples, len(first)))
     means = second[draws].mean(axis=1)
     ratios = first[draws].mean(axis=1)[means > 0] / means[means > 0]
     if not len(ratios):
-        raise ValueError("the denominator's per-query values are all zero; the ratio is undefined")
+        raise InvalidArgumentError("the denominator's per-query values are all zero; the ratio is undefined")
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(ratios, [tail, 100 - tail])
     return float(low), float(high)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.errors import IndexMismatchError
 
 Similarity = Literal["cosine", "dot"]
@@ -58,7 +59,7 @@ def model_similarity(model) -> Similarity:
     """``cosine`` (vectors are L2-normalized, then compared by inner product) or ``dot``."""
     name = getattr(model, "similarity_fn_name", None) or "cosine"
     if name not in ("cosine", "dot"):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"the model's similarity function is {name!r}; ANN indexes here support 'cosine' and 'dot' only"
         )
     return name  # type: ignore[return-value]
@@ -127,7 +128,7 @@ class ModelReference:
         """Where to load the model for an index in ``index_folder``: the folder recorded relative to the
         index when it exists (the two were moved together), else the recorded name or absolute path."""
         if self.name_or_path is None:
-            raise ValueError(f"{index_folder} was built with an in-memory model; pass model= to load it")
+            raise InvalidArgumentError(f"{index_folder} was built with an in-memory model; pass model= to load it")
         if self.relative_path is not None:
             beside = Path(index_folder).absolute() / self.relative_path
             if beside.is_dir():

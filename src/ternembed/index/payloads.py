@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.errors import IndexFormatError
 
 PAYLOADS_FILE = "payloads.jsonl"
@@ -24,7 +25,7 @@ class PayloadStore:
 
     def put(self, doc_id: str, text: str, metadata: dict[str, Any] | None = None) -> None:
         if metadata is not None and not isinstance(metadata, dict):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"metadata of document {doc_id!r} must be a JSON object, got {type(metadata).__name__}"
             )
         self._payloads[doc_id] = (text, dict(metadata or {}))

@@ -10,6 +10,8 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
+
 Precision = Literal["float32", "int8", "binary"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
@@ -17,7 +19,7 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 def check_precision(precision: str) -> Precision:
     """``precision`` unchanged when it is a known precision, else a ValueError listing the choices."""
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        raise InvalidArgumentError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     return precision  # type: ignore[return-value]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.backends import BackendName, backend_class, create_backend
 from ternembed.index.backends.base import VectorBackend, check_vectors
 from ternembed.index.documents import compacted_parts
@@ -99,20 +100,20 @@ class SearchIndex:
         precision = check_precision(precision)
         model_ref = ModelReference.from_model(model, name_or_path)
         if backend == "usearch" and precision == "int8" and model_ref.similarity == "dot":
-            raise ValueError(
+            raise InvalidArgumentError(
                 "usearch int8 normalizes vectors, which changes dot-product rankings; "
                 "use --backend faiss-hnsw for int8 with a dot-product model"
             )
         if rescore is None:
             rescore = 0 if precision == "float32" else DEFAULT_RESCORE
         if rescore < 0:
-            raise ValueError(f"rescore must be >= 0 candidates, got {rescore}")
+            raise InvalidArgumentError(f"rescore must be >= 0 candidates, got {rescore}")
         if rescore_from not in RESCORE_FROM:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"unknown rescore_from {rescore_from!r}; choose one of {', '.join(RESCORE_FROM)}"
             )
         if rescore_from != "codes" and precision == "float32":
-            raise ValueError(
+            raise InvalidArgumentError(
                 "rescore_from only applies to int8 or binary indexes; float32 codes are already exact"
             )
         store = None if rescore_from == "codes" else RescoreStore(rescore_from, model_ref.dimension)
@@ -179,13 +180,13 @@ class SearchIndex:
         vectors = check_vectors(vectors, self.dimension)
         ids = [str(doc_id) for doc_id in ids]
         if len(ids) != len(vectors):
-            raise ValueError(f"got {len(ids)} ids for {len(vectors)} vectors")
+            raise InvalidArgumentError(f"got {len(ids)} ids for {len(vectors)} vectors")
         seen: set[str] = set()
         for doc_id in ids:
             if doc_id in seen:
-                raise ValueError(f"document id {doc_id!r} appears twice in this batch; ids must be unique")
+                raise InvalidArgumentError(f"document id {doc_id!r} appears twice in this batch; ids must be unique")
             if doc_id in self._labels:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"document id {doc_id!r} is already in the index; remove it first to replace it"
                 )
             seen.add(doc_id)
@@ -199,7 +200,7 @@ class SearchIndex:
     def add_texts(self, ids: Sequence[str], texts: Sequence[str], batch_size: int = 32) -> None:
         """Encode ``texts`` with the index's model and add them under ``ids``, keeping the texts as payloads."""
         if len(ids) != len(texts):
-            raise ValueError(f"got {len(ids)} ids for {len(texts)} texts")
+            raise InvalidArgumentError(f"got {len(ids)} ids for {len(texts)} texts")
         self.add(ids, encode_texts(self._require_model(), texts, "document", batch_size))
         self.payloads.put_many((str(doc_id), text, None) for doc_id, text in zip(ids, texts, strict=True))
 
@@ -210,7 +211,7 @@ class SearchIndex:
         if missing:
             raise KeyError(f"document id {missing[0]!r} is not in the index")
         if len(set(ids)) != len(ids):
-            raise ValueError("an id appears twice in the ids to remove")
+            raise InvalidArgumentError("an id appears twice in the ids to remove")
         labels = np.array([self._labels[doc_id] for doc_id in ids], dtype=np.int64)
         if self.backend.supports_remove:
             self.backend.remove(labels)
@@ -239,7 +240,7 @@ class SearchIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Backend labels ``[nq, k]`` (-1 padded) and scores; ``doc_id(label)`` names them."""
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise InvalidArgumentError(f"k must be >= 1, got {k}")
         queries = check_vectors(queries, self.dimension, "queries")
         rescore = self.rescore if rescore is None else int(rescore)
         rescoring = rescore > 0 and self.precision != "float32"
@@ -276,7 +277,7 @@ class SearchIndex:
 
     def _require_model(self):
         if self.model is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "this index was loaded without a model; pass model= to SearchIndex.load to search by text"
             )
         return self.model
@@ -359,7 +360,7 @@ class SearchIndex:
             )
         if model is None and with_model:
             if model_ref.name_or_path is None:
-                raise ValueError(f"{folder} was built with an in-memory model; pass model= to load it")
+                raise InvalidArgumentError(f"{folder} was built with an in-memory model; pass model= to load it")
             model = load_model(model_ref.locate(folder))
         if model is not None:
             if model_ref.truncate_dim is not None:  # the index keeps the first N dimensions

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.corpus import Document
 from ternembed.integrations.common import TextEncoder, batched, encoder_for, require
 
@@ -55,7 +56,7 @@ class TernembedEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def get_config(self) -> dict[str, Any]:
         if self._encoder.name_or_path is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "this embedding function wraps an in-memory model, so Chroma cannot store how to reload it; "
                 "pass the model's folder or name instead"
             )
@@ -68,12 +69,12 @@ class TernembedEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def validate_config(config: dict[str, Any]) -> None:
         if not isinstance(config.get("model"), str):
-            raise ValueError(f"a ternembed embedding function config needs a 'model' string, got {config!r}")
+            raise InvalidArgumentError(f"a ternembed embedding function config needs a 'model' string, got {config!r}")
 
     def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         """A collection keeps its model: other vectors would not be comparable with the stored ones."""
         if "model" in new_config and new_config["model"] != old_config.get("model"):
-            raise ValueError("a collection's embedding model cannot be changed; create a new collection")
+            raise InvalidArgumentError("a collection's embedding model cannot be changed; create a new collection")
 
 
 def persistent_client(path: str | os.PathLike):

@@ -12,7 +12,7 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from ternembed.errors import TernembedError
+from ternembed.errors import InvalidArgumentError, TernembedError
 
 Item = TypeVar("Item")
 INSTALL_HINT = "pip install ternembed[integrations]"
@@ -40,7 +40,7 @@ def require(module: str, package: str) -> ModuleType:
 def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     """Consecutive lists of ``size`` items (the last may be shorter); streams, never materializes all."""
     if size < 1:
-        raise ValueError(f"batch size must be at least 1, got {size}")
+        raise InvalidArgumentError(f"batch size must be at least 1, got {size}")
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch

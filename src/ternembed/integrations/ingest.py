@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.corpus import Document, read_corpus
 from ternembed.integrations import DATABASE_NAMES
 from ternembed.integrations.common import CollectionExistsError, TextEncoder, encoder_for
@@ -64,16 +65,16 @@ def write_corpus(
         show_progress: show a tqdm progress bar.
     """
     if backend not in DATABASE_NAMES:
-        raise ValueError(f"unknown database {backend!r}; choose one of {', '.join(DATABASE_NAMES)}")
+        raise InvalidArgumentError(f"unknown database {backend!r}; choose one of {', '.join(DATABASE_NAMES)}")
     allowed = ("float32", "int8") if backend == "lancedb" else ("float32",)
     if precision not in allowed:
-        raise ValueError(f"{backend} stores precision {' or '.join(allowed)} here, not {precision!r}")
+        raise InvalidArgumentError(f"{backend} stores precision {' or '.join(allowed)} here, not {precision!r}")
     importlib.import_module(f"ternembed.integrations.{backend}")  # or an error naming what to install
     location = os.fspath(out)
     if not location.startswith(("http://", "https://")):
         _check_folder(Path(location), backend)
     elif backend != "qdrant":
-        raise ValueError(
+        raise InvalidArgumentError(
             f"--out {location!r} is an address; {backend} writes a local folder here (qdrant takes a URL)"
         )
     count = sum(1 for _ in read_corpus(corpus, id_field, text_field))
@@ -94,7 +95,7 @@ def _check_folder(folder: Path, backend: str) -> None:
     else:
         known = (folder / _MARKER_FILES[backend]).is_file()
     if not known:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"--out {str(folder)!r} is a non-empty folder that is not a {backend} database; "
             "choose an empty or new folder"
         )
@@ -152,7 +153,7 @@ def _write_lancedb(encoder: TextEncoder, documents, location, collection, overwr
     if collection in _lance_tables(db) and not overwrite:
         raise _exists_error("lancedb", collection, location)
     if encoder.name_or_path is None:
-        raise ValueError("LanceDB stores how to reload the model; pass the model's folder or name")
+        raise InvalidArgumentError("LanceDB stores how to reload the model; pass the model's folder or name")
     lance.create_table(
         db,
         collection,

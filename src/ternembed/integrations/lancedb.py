@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.corpus import Document
 from ternembed.integrations.common import TextEncoder, batched, encoder_for, portable_name, require
 
@@ -106,7 +107,7 @@ def create_table(
     previous table of that name as it was. ``int8`` then builds an IVF_SQ index (see the module docstring).
     """
     if precision not in LANCE_PRECISIONS:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"LanceDB precision {precision!r} is not supported; choose one of {', '.join(LANCE_PRECISIONS)}"
         )
     function = embedding_function(model, batch_size)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.corpus import Document
 from ternembed.integrations.common import TextEncoder, batched, encoder_for, require
 
@@ -68,7 +69,7 @@ class TernembedQdrant:
         ``overwrite`` (then it is deleted first). ``options`` go to ``client.create_collection``."""
         if self.client.collection_exists(self.collection):
             if not overwrite:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"Qdrant collection {self.collection!r} already exists; choose another name or overwrite it"
                 )
             self.client.delete_collection(self.collection)
@@ -83,7 +84,7 @@ class TernembedQdrant:
     ) -> None:
         """Embed ``texts`` and upsert them as points (an existing point with the same id is replaced)."""
         if len(ids) != len(texts) or (payloads is not None and len(payloads) != len(texts)):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"add got {len(ids)} ids, {len(texts)} texts and "
                 f"{'no' if payloads is None else len(payloads)} payloads; give one of each per document"
             )
@@ -136,7 +137,7 @@ class TernembedQdrant:
             "negative": [point_id(doc_id) for doc_id in negative] + self._text_vectors(negative_texts),
         }
         if not examples["positive"] and not examples["negative"]:
-            raise ValueError("recommend needs at least one positive or negative example")
+            raise InvalidArgumentError("recommend needs at least one positive or negative example")
         query = models.RecommendQuery(recommend=models.RecommendInput(**examples, strategy=strategy))
         return self._query(query, limit, query_filter, **options)
 

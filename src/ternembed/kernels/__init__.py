@@ -16,6 +16,7 @@ from typing import Literal
 
 import torch
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.kernels.native import (
     ISA_NAMES,
     LIBRARY_ENV,
@@ -61,7 +62,7 @@ def selected_kernel() -> str:
     """Name of the path :func:`ternary_linear` takes: ``reference`` or an instruction set name."""
     choice = os.environ.get(KERNEL_ENV, "auto")
     if choice not in KERNEL_CHOICES:
-        raise ValueError(f"{KERNEL_ENV}={choice!r} is not one of {list(KERNEL_CHOICES)}")
+        raise InvalidArgumentError(f"{KERNEL_ENV}={choice!r} is not one of {list(KERNEL_CHOICES)}")
     if choice == "reference":
         return choice
     loaded = native_library()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ternembed.errors import InvalidArgumentError
+
 INT4_GROUP_SIZE = 32
 INT4_MAX = 7.0
 INT8_MAX = 127.0
@@ -71,7 +73,7 @@ class QuantizedEmbedding(nn.Module):
             )
             self.register_buffer("weight_scale", torch.zeros(num_embeddings, groups, dtype=torch.float16))
         else:
-            raise ValueError(f"embedding precision must be 'fp16', 'int8' or 'int4', got {precision!r}")
+            raise InvalidArgumentError(f"embedding precision must be 'fp16', 'int8' or 'int4', got {precision!r}")
 
     @classmethod
     def from_embedding(cls, embedding: nn.Embedding, precision: str) -> QuantizedEmbedding:

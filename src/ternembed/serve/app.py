@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.serve.batching import BatchingWorker
 from ternembed.serve.encoder import TextEncoder
 from ternembed.serve.errors import TEI_PATHS, ApiError, error_response
@@ -55,7 +56,7 @@ def create_app(model, settings: ServerSettings) -> FastAPI:
     """The application serving ``model`` (a loaded SentenceTransformer) and the indexes of ``settings``."""
     encoder = TextEncoder(model)
     if settings.max_batch_tokens < encoder.max_tokens:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"--max-batch-tokens {settings.max_batch_tokens} is below the model's input length of "
             f"{encoder.max_tokens} tokens; one input would not fit a batch"
         )
@@ -65,7 +66,7 @@ def create_app(model, settings: ServerSettings) -> FastAPI:
         ("--max-body-bytes", settings.max_body_bytes),
     ):
         if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
+            raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
     metrics = ServerMetrics()
     worker = BatchingWorker(encoder.embed, settings.max_batch_tokens, metrics, settings.batching)
     service = EmbeddingService(encoder, worker, metrics, settings.max_client_batch_size)

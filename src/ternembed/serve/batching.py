@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.serve.metrics import ServerMetrics
 
 
@@ -69,7 +70,7 @@ class BatchingWorker:
         """A future of the float32 ``[n, d]`` embeddings of ``sequences`` (in order)."""
         future: Future = Future()
         if not sequences:
-            raise ValueError("nothing to embed")
+            raise InvalidArgumentError("nothing to embed")
         job = _Job(sequences, future, time.perf_counter(), [None] * len(sequences), len(sequences))
         with self._condition:
             if self._stopping:

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.serve.errors import ApiError
 
 TruncationDirection = Literal["right", "left"]
@@ -27,7 +28,7 @@ class TextEncoder:
         self.model = model
         self.tokenizer = model.tokenizer
         if self.tokenizer is None:
-            raise ValueError("this model has no tokenizer; the server embeds texts and token ids only")
+            raise InvalidArgumentError("this model has no tokenizer; the server embeds texts and token ids only")
         self.max_tokens = int(model.max_seq_length or self.tokenizer.model_max_length)
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
@@ -106,7 +107,7 @@ def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     for start in range(len(framed) - len(plain) + 1):
         if framed[start : start + len(plain)] == plain:
             return list(framed[:start]), list(framed[start + len(plain) :])
-    raise ValueError("cannot tell this tokenizer's special tokens apart from a text's tokens")
+    raise InvalidArgumentError("cannot tell this tokenizer's special tokens apart from a text's tokens")
 
 
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:

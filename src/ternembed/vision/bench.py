@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.vision.encoder import ImageEncoder
 from ternembed.vision.inputs import probe_images
 
@@ -42,7 +43,7 @@ def image_latency_rows(
 ) -> list[dict[str, Any]]:
     """Median forward latency of ``torch-fp32`` and ``torch-bf16`` (the baseline) and ``ternary`` (``model``)."""
     if repeats < 1 or threads < 1 or not batch_sizes or min(batch_sizes) < 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"threads, repeats and batch sizes must be at least 1, got {threads}, {repeats}, {batch_sizes}"
         )
     previous_threads = torch.get_num_threads()

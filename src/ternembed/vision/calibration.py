@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ternembed.errors import InvalidArgumentError
+
 
 @torch.no_grad()
 def recalibrate_batch_norm(model: nn.Module, pixel_values: torch.Tensor, batch_size: int = 64) -> int:
@@ -23,7 +25,7 @@ def recalibrate_batch_norm(model: nn.Module, pixel_values: torch.Tensor, batch_s
     if not norms:
         return 0
     if len(pixel_values) == 0:
-        raise ValueError("batch-norm recalibration needs at least one image")
+        raise InvalidArgumentError("batch-norm recalibration needs at least one image")
     was_training = model.training
     model.eval()
     momenta = [norm.momentum for norm in norms]

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ternembed.config import ConfigError, TernaryConfig
+from ternembed.errors import InvalidArgumentError
 from ternembed.nn import PackedTernaryLinear
 from ternembed.ternary import fake_quantize_activations_int8, fake_ternarize
 
@@ -136,7 +137,7 @@ def prepare_pointwise_convs(model: nn.Module, config: TernaryConfig) -> list[str
     for name in names:
         conv = model.get_submodule(name)
         if not torch.isfinite(conv.weight).all():
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"convolution {name!r} holds NaN/inf weights; fix the checkpoint before ternarizing"
             )
         _set_submodule(model, name, TernaryConv1x1.from_conv(conv, config))

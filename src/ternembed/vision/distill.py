@@ -13,6 +13,7 @@ from torch import nn
 from ternembed.config import TernaryConfig
 from ternembed.distill.encoders import EncoderOutput
 from ternembed.distill.run_folder import RUN_CONFIG_FILE
+from ternembed.errors import InvalidArgumentError
 from ternembed.vision.encoder import ImageEncoder
 from ternembed.vision.inputs import ImageLike
 from ternembed.vision.io import save_image_encoder
@@ -40,7 +41,7 @@ class ImageBatchEncoder:
         features = model(batch["pixel_values"], output_hidden_states=hidden_states)
         layers = features.get("all_layer_embeddings")
         if hidden_states and layers is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{type(model).__name__} returned no per-layer hidden states; drop the 'layers' loss"
             )
         tokens = features["token_embeddings"]

@@ -15,7 +15,7 @@ from torch import nn
 from transformers import CLIPModel
 from transformers.image_processing_utils import BaseImageProcessor
 
-from ternembed.errors import TernembedError
+from ternembed.errors import InvalidArgumentError, TernembedError
 from ternembed.vision.inputs import ImageBatch, to_pil_images
 from ternembed.vision.processor import default_image_processor, pixel_values
 
@@ -63,7 +63,7 @@ class ImageEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
+            raise InvalidArgumentError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
         self.model = vision_backbone(model)
         self.processor = processor or default_image_processor(self.config)
         self.pooling = pooling
@@ -92,7 +92,7 @@ class ImageEncoder(nn.Module):
         """One vector per image from the backbone's outputs, by ``self.pooling``."""
         if self.pooling == "pooler":
             if getattr(outputs, "pooler_output", None) is None:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{type(self.model).__name__} has no pooler output; use pooling='cls' or 'mean'"
                 )
             return outputs.pooler_output
@@ -130,7 +130,7 @@ class ImageEncoder(nn.Module):
         input returns an empty ``(0, dim)`` array. Text raises :class:`~ternembed.vision.ImageInputError`.
         """
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise InvalidArgumentError(f"batch_size must be at least 1, got {batch_size}")
         was_training = self.training
         self.eval()
         pil_images = to_pil_images(images)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Literal, get_args
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.backends.base import VectorBackend
 from ternembed.index.backends.faiss_backends import FaissFlat, FaissHNSW, FaissIVF
 from ternembed.index.backends.usearch_backend import USearchHNSW
@@ -19,7 +20,7 @@ _CLASSES = {cls.name: cls for cls in (FaissHNSW, FaissIVF, FaissFlat, USearchHNS
 def backend_class(name: str) -> type:
     """The backend class registered as ``name``, or a ValueError listing the choices."""
     if name not in _CLASSES:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+        raise InvalidArgumentError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
     return _CLASSES[name]
 
 
@@ -39,7 +40,7 @@ def create_backend(
     accepted = backend_options(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"backend {name!r} does not accept option {unknown[0]!r}; its options are {', '.join(accepted) or 'none'}"
         )
     return cls(dimension, precision, **params)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.errors import IndexFormatError
 from ternembed.index.precision import Precision
 from ternembed.index.storage import REBUILD
@@ -82,7 +83,7 @@ def check_vectors(vectors: np.ndarray, dimension: int, what: str = "vectors") ->
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2:
-        raise ValueError(f"{what} must be a 2-D array [n, dimension]; got shape {array.shape}")
+        raise InvalidArgumentError(f"{what} must be a 2-D array [n, dimension]; got shape {array.shape}")
     if array.shape[1] != dimension:
         raise IndexMismatchError(
             f"{what} have dimension {array.shape[1]} but the index holds dimension {dimension}; "
@@ -95,7 +96,7 @@ def check_params(params: dict[str, Any], allowed: tuple[str, ...], backend: str)
     """ValueError naming the first parameter ``backend`` does not know, or one that is not a positive whole number."""
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"backend {backend!r} has no parameter {unknown[0]!r}; its parameters are {', '.join(allowed)}"
         )
     for name, value in params.items():
@@ -109,7 +110,7 @@ def check_count(name: str, value: Any, minimum: int = 1) -> int:
     an HNSW graph with ``m`` 0 or 1 and returns -1 labels at ``ef_search`` 0.
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.backends.base import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -82,7 +83,7 @@ class _FaissBackend:
         vectors = check_vectors(vectors, self.dimension)
         labels = _labels(labels)
         if len(labels) != len(vectors):
-            raise ValueError(f"got {len(labels)} labels for {len(vectors)} vectors")
+            raise InvalidArgumentError(f"got {len(labels)} labels for {len(vectors)} vectors")
         self.train(vectors)
         self.index.add_with_ids(self._encode(vectors), labels)
 
@@ -222,7 +223,7 @@ class FaissHNSW(_FaissBackend):
         labels = _labels(labels)
         expected = np.arange(len(self), len(self) + len(vectors), dtype=np.int64)
         if not np.array_equal(labels, expected):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "faiss-hnsw labels are graph positions: add labels ntotal, ntotal+1, ... in order"
             )
         self.train(vectors)
@@ -306,7 +307,7 @@ class FaissIVF(_FaissBackend):
 
     def train(self, vectors: np.ndarray) -> None:
         if not self.index.is_trained and len(vectors) < self.nlist:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"faiss-ivf with nlist={self.nlist} needs at least {self.nlist} vectors to train, got "
                 f"{len(vectors)}; add more documents at once or choose a smaller nlist"
             )

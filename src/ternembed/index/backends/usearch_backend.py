@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ternembed.errors import InvalidArgumentError
 from ternembed.index.backends.base import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -75,7 +76,7 @@ class USearchHNSW:
         vectors = check_vectors(vectors, self.dimension)
         labels = np.asarray(labels, dtype=np.uint64).reshape(-1)
         if len(labels) != len(vectors):
-            raise ValueError(f"got {len(labels)} labels for {len(vectors)} vectors")
+            raise InvalidArgumentError(f"got {len(labels)} labels for {len(vectors)} vectors")
         self.index.add(labels, self._encode(vectors))
 
     def remove(self, labels: np.ndarray) -> None:
