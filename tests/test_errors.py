@@ -52,7 +52,7 @@ def test_cli_reports_any_ternembed_error_as_one_line(monkeypatch, capsys):
         raise KernelLibraryError("the kernel library could not be loaded")
 
     parser = cli_main.build_parser()
-    monkeypatch.setattr(cli_main, "build_parser", lambda: _with_handler(parser, failing_handler))
+    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: _with_handler(parser, failing_handler))
     assert cli_main.main(["info", "some-folder"]) == 2
     assert capsys.readouterr().err == "ternembed info: error: the kernel library could not be loaded\n"
 
@@ -64,7 +64,7 @@ def test_cli_lets_a_bug_through_as_a_traceback(monkeypatch):
         raise KeyError("internal")
 
     parser = cli_main.build_parser()
-    monkeypatch.setattr(cli_main, "build_parser", lambda: _with_handler(parser, buggy_handler))
+    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: _with_handler(parser, buggy_handler))
     with pytest.raises(KeyError):
         cli_main.main(["info", "some-folder"])
 
@@ -77,7 +77,7 @@ def test_cli_marks_a_value_error_that_is_not_ours_as_unexpected(monkeypatch, cap
         raise ValueError("could not convert string to float: 'x'")
 
     parser = cli_main.build_parser()
-    monkeypatch.setattr(cli_main, "build_parser", lambda: _with_handler(parser, handler))
+    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: _with_handler(parser, handler))
     assert cli_main.main(["info", "some-folder"]) == 2
     error = capsys.readouterr().err
     assert error.startswith("ternembed info: error: could not convert string to float: 'x' (unexpected ValueError")

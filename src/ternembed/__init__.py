@@ -2,31 +2,56 @@
 
 Importing the package registers the ``ternembed`` quantization method with transformers, so
 ``AutoModel.from_pretrained`` and ``SentenceTransformer`` can read folders written by :func:`save`.
+The public names below are imported on first use, so ``import ternembed`` itself stays light.
 """
 
-from ternembed.config import TernaryConfig
-from ternembed.distill import DistillArguments, distill
-from ternembed.errors import TernembedError
-from ternembed.io import TernarySentenceTransformer, register_with_transformers, save
-from ternembed.quantize import freeze, prepare, set_activations, ternary_layers
-from ternembed.workflow import load, ternarize_model
+from __future__ import annotations
+
+import importlib
+import os
+import sys
 
 __version__ = "0.1.0"
 
-register_with_transformers()
+_EXPORTS = {
+    "DistillArguments": "ternembed.distill",
+    "TernaryConfig": "ternembed.config",
+    "TernarySentenceTransformer": "ternembed.io",
+    "TernembedError": "ternembed.errors",
+    "distill": "ternembed.distill",
+    "freeze": "ternembed.quantize",
+    "load": "ternembed.workflow",
+    "prepare": "ternembed.quantize",
+    "register_with_transformers": "ternembed.io",
+    "save": "ternembed.io",
+    "set_activations": "ternembed.quantize",
+    "ternarize_model": "ternembed.workflow",
+    "ternary_layers": "ternembed.quantize",
+}
 
-__all__ = [
-    "DistillArguments",
-    "TernaryConfig",
-    "TernarySentenceTransformer",
-    "TernembedError",
-    "__version__",
-    "distill",
-    "freeze",
-    "load",
-    "prepare",
-    "save",
-    "set_activations",
-    "ternarize_model",
-    "ternary_layers",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str):  # noqa: ANN202 - any exported object
+    """Import an exported name's module on first use (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ternembed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+def _started_by_the_command_line() -> bool:
+    """True in a ``ternembed`` CLI process: its commands register with transformers when they load a
+    model, so ``--help`` and argument errors need not import torch and transformers first."""
+    command = getattr(sys, "orig_argv", sys.argv)
+    module = command[command.index("-m") + 1] if "-m" in command[:-1] else None
+    return os.path.basename(sys.argv[0]) == "ternembed" or module == "ternembed.cli.main"
+
+
+if not _started_by_the_command_line():
+    __getattr__("register_with_transformers")()

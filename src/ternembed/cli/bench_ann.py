@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 
 from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
-from ternembed.index.backends import BACKEND_NAMES
-from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
-from ternembed.index.precision import PRECISIONS
 
 NAME = "bench-ann"
 HELP = (
@@ -17,6 +14,9 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ternembed.index.backends import BACKEND_NAMES
+    from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_M
+    from ternembed.index.precision import PRECISIONS
     from ternembed.models import DEFAULT_MODEL
 
     parser.add_argument(

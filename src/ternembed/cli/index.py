@@ -5,11 +5,6 @@ from __future__ import annotations
 import argparse
 
 from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
-from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
-from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
-from ternembed.index.precision import PRECISIONS
-from ternembed.index.rescore_store import RESCORE_FROM
-from ternembed.integrations import DATABASE_NAMES
 
 NAME = "index"
 HELP = (
@@ -19,6 +14,12 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ternembed.index.backends import BACKEND_NAMES, DEFAULT_BACKEND
+    from ternembed.index.backends.base import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+    from ternembed.index.precision import PRECISIONS
+    from ternembed.index.rescore_store import RESCORE_FROM
+    from ternembed.integrations import DATABASE_NAMES
+
     parser.add_argument("model", help="model name, sentence-transformers folder or ternary folder")
     parser.add_argument("--corpus", required=True, help="corpus: .jsonl (one {id, text, ...} object per line), .csv or .parquet file, or a datasets folder")
     parser.add_argument("--out", required=True, help="index folder to write (an existing index is replaced)")
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ternembed.cli.index_database import check_ann_options, run_database_index
     from ternembed.index import build_index
+    from ternembed.integrations import DATABASE_NAMES
 
     if args.backend in DATABASE_NAMES:
         return run_database_index(args)

@@ -30,18 +30,28 @@ SUBCOMMAND_MODULES = (
 )
 
 
+DESCRIPTION = (
+    "Ternary-weight embedding models: quantize and distill a model, evaluate and benchmark it, "
+    "index a corpus, search it and serve embeddings over HTTP. `ternembed COMMAND --help` shows a command's options."
+)
+
+
 class CliError(TernembedError):
     """A user error the CLI reports as one clear line and exit code 2 (no traceback)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ternembed", description=__doc__.splitlines()[0])
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the subcommand named there gets its arguments (the others are
+    listed by name and help), so ``ternembed --help`` and one command's options load nothing else."""
+    parser = argparse.ArgumentParser(prog="ternembed", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = None if argv is None else next((word for word in argv if not word.startswith("-")), "")
     for module_name in SUBCOMMAND_MODULES:
         module = importlib.import_module(f"ternembed.cli.{module_name}")
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
+        if chosen is None or chosen == module.NAME:
+            module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
     return parser
 
@@ -54,7 +64,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
