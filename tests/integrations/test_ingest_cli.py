@@ -203,3 +203,21 @@ def test_qdrant_keeps_the_corpus_fields_as_payload_and_filters_on_them(tiny_tern
         client.close()
     assert sorted(hit.payload["id"] for hit in hits) == [f"t{i}" for i in range(0, 10, 2)]
     assert all(hit.payload["lang"] == "de" and hit.payload["text"].startswith("note ") for hit in hits)
+
+
+def test_chroma_keeps_the_corpus_fields_as_metadata_and_filters_on_them(tiny_ternary_dir, tmp_path):
+    corpus = tmp_path / "tagged.jsonl"
+    rows = [{"id": f"t{i}", "text": f"note {i} about hiking", "lang": "en" if i % 2 else "de", "rank": i,
+             "tags": ["a", "b"]} for i in range(10)]  # fmt: skip
+    write_jsonl(corpus, rows + [{"id": "bare", "text": "no fields at all"}])
+    out = tmp_path / "db"
+    assert _index(tiny_ternary_dir, corpus, "chroma", out, "--collection", "tagged") == 0
+    collection = chroma.persistent_client(str(out)).get_collection(
+        "tagged", embedding_function=chroma.TernembedEmbeddingFunction(tiny_ternary_dir)
+    )
+    hits = collection.query(query_texts=["hiking"], n_results=10, where={"lang": "de"})
+    assert sorted(hits["ids"][0]) == [f"t{i}" for i in range(0, 10, 2)]
+    assert {m["lang"] for m in hits["metadatas"][0]} == {"de"} and hits["metadatas"][0][0]["tags"] == '["a", "b"]'
+    assert collection.get(ids=["t3"], include=["metadatas"])["metadatas"][0] == {"lang": "en", "rank": 3,
+                                                                                    "tags": '["a", "b"]'}  # fmt: skip
+    assert collection.get(ids=["bare"], include=["metadatas"])["metadatas"][0] in (None, {})

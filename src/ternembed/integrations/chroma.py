@@ -8,6 +8,7 @@ once this module is imported.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -85,11 +86,25 @@ def persistent_client(path: str | os.PathLike):
 
 
 def add_documents(collection, documents: Iterable[Document], batch_size: int = 256) -> int:
-    """Add corpus documents to a Chroma collection in batches; returns how many were added."""
+    """Add corpus documents, with their other fields as metadata, to a Chroma collection in batches;
+    returns how many were added."""
     count = 0
     for batch in batched(documents, batch_size):
         collection.add(
-            ids=[document.id for document in batch], documents=[document.text for document in batch]
+            ids=[document.id for document in batch],
+            documents=[document.text for document in batch],
+            metadatas=[chroma_metadata(document.metadata) for document in batch],
         )
         count += len(batch)
     return count
+
+
+def chroma_metadata(fields: dict[str, Any]) -> dict[str, Any] | None:
+    """Chroma metadata of a document's fields: strings, numbers and booleans as they are (filterable
+    with ``where``), anything else (lists, objects) as JSON text; None for a document without fields."""
+    metadata = {
+        name: value if isinstance(value, (str, int, float, bool)) else json.dumps(value, ensure_ascii=False)
+        for name, value in fields.items()
+        if value is not None
+    }
+    return metadata or None
