@@ -1,4 +1,5 @@
-"""`ternembed bench` end to end on the tiny model: one worker process per variant, rounds interleaved.
+"""`ternembed bench` end to end on the tiny model: one worker process per variant (torch, ONNX Runtime,
+OpenVINO, ternary), rounds interleaved.
 
 Nothing here asserts on time; the tests check that every variant and shape gets a row with the
 measured fields, that both ONNX Runtime int8 files are made, and that a failing worker is one error.
@@ -15,17 +16,17 @@ import pytest
 from ternembed.perf.bench import BenchError, BenchSettings, run_bench
 from ternembed.perf.worker import RESULT_PREFIX, serve
 
-VARIANTS = ("torch-fp32", "ort-int8", "ort-int8-per-channel", "ternary")
+VARIANTS = ("torch-fp32", "ort-int8", "ort-int8-per-channel", "openvino-fp32", "openvino-int8", "ternary")
 
 
-@pytest.mark.parametrize("interleaved", [True, False])
-def test_every_variant_and_shape_is_measured_in_its_own_process(tiny_st_dir, tmp_path, interleaved):
+@pytest.mark.parametrize(("interleaved", "variants"), [(True, VARIANTS), (False, ("torch-fp32", "ternary"))])
+def test_every_variant_and_shape_is_measured_in_its_own_process(tiny_st_dir, tmp_path, interleaved, variants):
     settings = BenchSettings(model=tiny_st_dir, baseline=tiny_st_dir, out=tmp_path / "bench", threads=1,
-                             repeats=3, ternarize=True, interleaved=interleaved, variants=VARIANTS,
+                             repeats=3, ternarize=True, interleaved=interleaved, variants=variants,
                              shapes=((1, 8), (2, 16)))  # fmt: skip
     result = run_bench(settings, log=lambda message: None)
     rows = {(row["variant"], row["batch_size"], row["seq_len"]): row for row in result["rows"]}
-    assert set(rows) == {(v, b, s) for v in VARIANTS for b, s in ((1, 8), (2, 16))}
+    assert set(rows) == {(v, b, s) for v in variants for b, s in ((1, 8), (2, 16))}
     for row in rows.values():
         assert row["repeats"] == 3 and row["median_ms"] > 0 and row["peak_rss_mb"] > 0 and row["load_s"] > 0
     assert rows[("ternary", 1, 8)]["kernel"]
@@ -70,3 +71,24 @@ def test_a_failing_variant_is_one_error_with_the_worker_output(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "vocab_size": 100}))
     with pytest.raises(BenchError, match=r"variant ternary failed \(exit code 1\)"):
         run_bench(settings, log=lambda message: None)
+
+
+def test_baseline_engines_compute_the_same_embeddings_as_torch(tiny_st_dir, tmp_path):
+    """Each engine is timed on the real computation: its embeddings match torch fp32's."""
+    import numpy as np
+    from transformers import AutoConfig
+
+    from ternembed.perf.openvino_variants import export_openvino
+    from ternembed.perf.variants import export_onnx
+    from ternembed.perf.worker import load_variant, make_batch
+
+    spec = {"baseline": tiny_st_dir, "ternary_source": tiny_st_dir, "ternarize": False, "threads": 1,
+            "onnx_paths": export_onnx(tiny_st_dir, tmp_path / "onnx"),
+            "openvino_paths": export_openvino(tiny_st_dir, tmp_path / "openvino")}  # fmt: skip
+    batch = make_batch(3, 12, AutoConfig.from_pretrained(tiny_st_dir).vocab_size)
+    reference = np.asarray(load_variant(spec, "torch-fp32")[0](batch))
+    for variant, tolerance in (("openvino-fp32", 1e-4), ("ort-int8", 0.05), ("ort-int8-per-channel", 0.05),
+                               ("openvino-int8", 0.05)):  # fmt: skip
+        got = np.asarray(load_variant(spec, variant)[0](batch))
+        assert got.shape == reference.shape
+        assert np.abs(got - reference).max() < tolerance, variant

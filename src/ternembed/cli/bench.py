@@ -8,7 +8,8 @@ from pathlib import Path
 from ternembed.cli.common_args import add_activation_argument, apply_activation_argument
 
 NAME = "bench"
-HELP = "benchmark a ternary model against torch fp32/bf16/int8 and ONNX Runtime int8 (per tensor and per channel) on CPU"
+HELP = ("benchmark a ternary model against torch fp32/bf16/int8, ONNX Runtime int8 (per tensor and per channel) "
+        "and OpenVINO fp32/int8 on CPU")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from ternembed.errors import TernembedError
 from ternembed.perf.cpu import cpu_name
 from ternembed.perf.report import write_chart, write_markdown
-from ternembed.perf.variants import ORT_VARIANTS, VARIANTS, export_onnx
+from ternembed.perf.variants import OPENVINO_VARIANTS, ORT_VARIANTS, VARIANTS, VariantError, export_onnx
 from ternembed.perf.worker import RESULT_PREFIX
 
 FULL_SHAPES: tuple[tuple[int, int], ...] = tuple((b, s) for b in (1, 8, 32) for s in (16, 32, 128))
@@ -190,6 +190,17 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
             for variant in ort_variants:
                 skipped[variant] = f"onnxruntime / onnx not installed ({error.name})"
             log(f"skipping {', '.join(ort_variants)}: onnxruntime / onnx not installed ({error.name})")
+    openvino_variants = tuple(v for v in settings.variants if v in OPENVINO_VARIANTS)
+    if openvino_variants:
+        from ternembed.perf.openvino_variants import export_openvino
+
+        try:
+            log("converting the baseline to OpenVINO and quantizing it (NNCF static int8) ...")
+            spec["openvino_paths"] = export_openvino(baseline, settings.out / "openvino", openvino_variants)
+        except (ImportError, VariantError) as error:
+            for variant in openvino_variants:
+                skipped[variant] = str(error)
+            log(f"skipping {', '.join(openvino_variants)}: {error}")
     measured = [v for v in settings.variants if v not in skipped]
     rows = _measure(spec, measured, settings, log)
     _add_ratios(rows)
@@ -202,6 +213,8 @@ def run_bench(settings: BenchSettings, log=print) -> dict:  # noqa: ANN001 - a p
         "repeats": settings.repeats,
         "timing": "one process per variant, " + ("rounds interleaved" if settings.interleaved else "in turn"),
         "onnxruntime_session": "library defaults (thread spinning on), intra_op_num_threads = threads",
+        "openvino_precision": "openvino-fp32: INFERENCE_PRECISION_HINT f32; openvino-int8: NNCF int8, "
+        "OpenVINO's default precision elsewhere",
         "cpu": cpu_name(),
         "command": " ".join(["ternembed", *sys.argv[1:]]) if sys.argv[0].endswith("ternembed") else None,
         "skipped": skipped,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-BASELINES = ("torch-fp32", "torch-bf16", "torch-int8", "ort-int8", "ort-int8-per-channel")
+BASELINES = ("torch-fp32", "torch-bf16", "torch-int8", "ort-int8", "ort-int8-per-channel", "openvino-fp32",
+             "openvino-int8")
 
 
 def _row(result: dict, variant: str, batch_size: int, seq_len: int) -> dict | None:

@@ -15,7 +15,10 @@ from ternembed.errors import TernembedError
 ORT_VARIANTS: dict[str, str] = {"ort-int8": "model_int8.onnx", "ort-int8-per-channel": "model_int8_per_channel.onnx"}
 """ONNX Runtime dynamic int8 as ``quantize_dynamic`` makes it by default (one scale per weight tensor) and
 per output channel, as sentence-transformers' ``export_dynamic_quantized_onnx_model`` does; file names."""
-VARIANTS: tuple[str, ...] = ("torch-fp32", "torch-bf16", "torch-int8", *ORT_VARIANTS, "ternary-ref", "ternary")
+OPENVINO_VARIANTS: dict[str, str] = {"openvino-fp32": "model_fp32.xml", "openvino-int8": "model_int8.xml"}
+"""OpenVINO in fp32 and NNCF static int8 (``ternembed.perf.openvino_variants``); file names."""
+VARIANTS: tuple[str, ...] = ("torch-fp32", "torch-bf16", "torch-int8", *ORT_VARIANTS, *OPENVINO_VARIANTS,
+                             "ternary-ref", "ternary")  # fmt: skip
 ONNX_FP32 = "model_fp32.onnx"
 
 Batch = dict[str, np.ndarray]
@@ -89,23 +92,20 @@ def load_ternary(source: str, ternarize: bool) -> torch.nn.Module:
     return ternembed.freeze(model, config)
 
 
-def export_onnx(baseline: str, folder: Path, variants: tuple[str, ...] = tuple(ORT_VARIANTS)) -> dict[str, str]:
-    """Export the baseline transformer to ONNX and quantize it with ORT dynamic int8 for each of ``variants``.
+class LastHiddenState(torch.nn.Module):
+    """The baseline transformer as a graph of positional token inputs to its last hidden state."""
 
-    Returns each variant's int8 file. Per-channel quantization keeps ``reduce_range`` off, as
-    sentence-transformers' export for AVX-512 VNNI does.
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    def __init__(self, model: torch.nn.Module, names: list[str]) -> None:
+        super().__init__()
+        self.model, self.names = model, names
 
+    def forward(self, *inputs):  # noqa: ANN002, ANN201
+        return self.model(**dict(zip(self.names, inputs, strict=True))).last_hidden_state
+
+
+def export_graph(baseline: str) -> tuple[LastHiddenState, tuple[torch.Tensor, ...]]:
+    """The baseline's encoder for ONNX / OpenVINO conversion, and an example input for tracing."""
     from ternembed.models import load_sentence_transformer
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self, model: torch.nn.Module) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, *inputs):  # noqa: ANN002, ANN201
-            return self.model(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
     model = load_sentence_transformer(baseline)[0].auto_model.eval()
     names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -115,14 +115,35 @@ def export_onnx(baseline: str, folder: Path, variants: tuple[str, ...] = tuple(O
     ):
         names = names[:2]
     example = torch.ones(2, 8, dtype=torch.long)
+    return LastHiddenState(model, names), tuple(
+        example if name != "token_type_ids" else torch.zeros_like(example) for name in names
+    )
+
+
+def mean_pooled(hidden: np.ndarray, batch: Batch) -> np.ndarray:
+    """Mean pooling over the attention mask and L2 normalization, as the torch variants do."""
+    mask = batch["attention_mask"][..., None].astype(np.float32)
+    pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def export_onnx(baseline: str, folder: Path, variants: tuple[str, ...] = tuple(ORT_VARIANTS)) -> dict[str, str]:
+    """Export the baseline transformer to ONNX and quantize it with ORT dynamic int8 for each of ``variants``.
+
+    Returns each variant's int8 file. Per-channel quantization keeps ``reduce_range`` off, as
+    sentence-transformers' export for AVX-512 VNNI does.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph, example = export_graph(baseline)
     folder.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
-        LastHiddenState(model),
-        tuple(example if name != "token_type_ids" else torch.zeros_like(example) for name in names),
+        graph,
+        example,
         str(folder / ONNX_FP32),
-        input_names=names,
+        input_names=graph.names,
         output_names=["last_hidden_state"],
-        dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]},
+        dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*graph.names, "last_hidden_state"]},
         opset_version=17,
         dynamo=False,
     )
@@ -148,8 +169,6 @@ def load_ort_variant(onnx_path: Path, threads: int) -> tuple[Runner, int]:
 
     def run(batch: Batch) -> object:
         hidden = session.run(None, {name: values for name, values in batch.items() if name in input_names})[0]
-        mask = batch["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return mean_pooled(hidden, batch)
 
     return run, onnx_path.stat().st_size

@@ -49,6 +49,10 @@ def load_variant(spec: dict, variant: str):  # noqa: ANN201 - (runner, weight by
 
     if variant in variants.ORT_VARIANTS:
         return variants.load_ort_variant(Path(spec["onnx_paths"][variant]), spec["threads"])
+    if variant in variants.OPENVINO_VARIANTS:
+        from ternembed.perf.openvino_variants import load_openvino_variant
+
+        return load_openvino_variant(variant, Path(spec["openvino_paths"][variant]), spec["threads"])
     return variants.load_torch_variant(
         variant, spec["baseline"], spec["ternary_source"], spec["ternarize"], spec.get("activations")
     )
