@@ -9,7 +9,7 @@ top-level files and the translations folder are left out. Each model indexes the
 the embeddings' and not the ANN's) and serves it with ``ternembed serve``; for a fixed sample of seed
 items, ``POST /v1/recommend`` with the seed as the only positive returns 10 items (never the seed), and
 precision@10 is the share of them in the seed's category. Latency is per request on the client.
-Writes ``recommend.json`` and ``recommend.md`` to ``--out``.
+Writes ``recommend.json`` and ``recommend.md`` to ``--out``; the catalogue and indexes go to ``--work``.
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def build_catalogue(path: Path, min_per_category: int, max_items: int, seed: int
     return records
 
 
-def measure(label: str, model: str, catalogue: Path, records: list[dict], seeds: list[str], out: Path,
+def measure(label: str, model: str, catalogue: Path, records: list[dict], seeds: list[str], work: Path,
             threads: int) -> dict:  # fmt: skip
     import httpx
 
     from ternembed.cli.main import main as cli
     from ternembed.perf.serve_load import ServerProcess, ServerSpec
 
-    index = out / f"index-{label}"
+    index = work / f"index-{label}"
     if not (index / "index_config.json").is_file():
         assert cli(["index", model, "--corpus", str(catalogue), "--out", str(index), "--backend", "faiss-flat"]) == 0
     category = {r["id"]: r["category"] for r in records}
@@ -97,18 +97,21 @@ def main() -> None:
     parser.add_argument("--min-per-category", type=int, default=30)
     parser.add_argument("--max-items", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("runs/recommend_quality"),
+                        help="folder for the catalogue and the indexes (kept, so a rerun reuses them)")  # fmt: skip
     args = parser.parse_args()
-    catalogue = args.out / "catalogue.jsonl"
+    catalogue = args.work / "catalogue.jsonl"
     records = build_catalogue(catalogue, args.min_per_category, args.max_items, seed=0)
     seeds = [r["id"] for r in random.Random(1).sample(records, min(args.seeds, len(records)))]
     rows = []
     for pair in args.models:
         label, _, model = pair.partition("=")
-        rows.append(measure(label, model, catalogue, records, seeds, args.out, args.threads))
+        rows.append(measure(label, model, catalogue, records, seeds, args.work, args.threads))
         print(json.dumps(rows[-1]), flush=True)
     result = {"items": len(records), "categories": len({r["category"] for r in records}), "seeds": len(seeds),
               "threads": args.threads, "models": rows,
               "command": "python benchmarks/recommend_quality.py " + " ".join(sys.argv[1:])}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "recommend.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "recommend.md").write_text(markdown(result))
     print(markdown(result))
