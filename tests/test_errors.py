@@ -44,53 +44,41 @@ def test_builtin_bases_are_kept():
     assert ternembed.TernembedError is TernembedError
 
 
+def _info_raising(error: BaseException, monkeypatch) -> int:
+    """Run ``ternembed info`` with a handler that raises ``error``; the exit code."""
+    monkeypatch.delenv("TERNEMBED_DEBUG", raising=False)
+    parser = cli_main.build_parser()
+    parse = parser.parse_args
+
+    def parse_args(argv=None):
+        args = parse(argv)
+
+        def handler(_args):
+            raise error
+
+        args.handler = handler
+        return args
+
+    parser.parse_args = parse_args
+    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: parser)
+    return cli_main.main(["info", "some-folder"])
+
+
 def test_cli_reports_any_ternembed_error_as_one_line(monkeypatch, capsys):
     """A RuntimeError-based error of ours is a message and exit code 2, not a traceback."""
-    monkeypatch.delenv("TERNEMBED_DEBUG", raising=False)
-
-    def failing_handler(args):
-        raise KernelLibraryError("the kernel library could not be loaded")
-
-    parser = cli_main.build_parser()
-    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: _with_handler(parser, failing_handler))
-    assert cli_main.main(["info", "some-folder"]) == 2
+    assert _info_raising(KernelLibraryError("the kernel library could not be loaded"), monkeypatch) == 2
     assert capsys.readouterr().err == "ternembed info: error: the kernel library could not be loaded\n"
 
 
 def test_cli_lets_a_bug_through_as_a_traceback(monkeypatch):
     """Errors that are not ours and not user input (here a KeyError) are not hidden behind one line."""
-
-    def buggy_handler(args):
-        raise KeyError("internal")
-
-    parser = cli_main.build_parser()
-    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: _with_handler(parser, buggy_handler))
     with pytest.raises(KeyError):
-        cli_main.main(["info", "some-folder"])
+        _info_raising(KeyError("internal"), monkeypatch)
 
 
 def test_cli_marks_a_value_error_that_is_not_ours_as_unexpected(monkeypatch, capsys):
     """A library's ValueError is still one line, but says it is unexpected and how to see where it came from."""
-    monkeypatch.delenv("TERNEMBED_DEBUG", raising=False)
-
-    def handler(args):
-        raise ValueError("could not convert string to float: 'x'")
-
-    parser = cli_main.build_parser()
-    monkeypatch.setattr(cli_main, "build_parser", lambda argv=None: _with_handler(parser, handler))
-    assert cli_main.main(["info", "some-folder"]) == 2
+    assert _info_raising(ValueError("could not convert string to float: 'x'"), monkeypatch) == 2
     error = capsys.readouterr().err
     assert error.startswith("ternembed info: error: could not convert string to float: 'x' (unexpected ValueError")
     assert error.count("\n") == 1
-
-
-def _with_handler(parser, handler):
-    parse = parser.parse_args
-
-    def parse_args(argv=None):
-        args = parse(argv)
-        args.handler = handler
-        return args
-
-    parser.parse_args = parse_args
-    return parser

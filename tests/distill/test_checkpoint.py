@@ -67,7 +67,7 @@ def test_a_damaged_checkpoint_file_is_one_error_naming_it(tmp_path, name, damage
     save_checkpoint(tmp_path, model.state_dict(), optimizer.state_dict(), {"step": 1})
     path = tmp_path / "checkpoint" / name
     path.write_bytes(damage(path.read_bytes()))
-    with pytest.raises(CheckpointError, match=rf"{name}: damaged checkpoint .*start over with --overwrite"):
+    with pytest.raises(CheckpointError, match=rf"{name}(: damaged checkpoint| is not valid JSON| must hold a JSON object).*start over with --overwrite"):
         load_checkpoint(tmp_path)
     if name.endswith(".json"):
         with pytest.raises(CheckpointError, match=name):

@@ -8,11 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from ternembed.perf.serve_load import ServeBenchError, wait_until_healthy
 
 TOPICS = ["cats and kittens", "stock markets", "mountain hiking", "baking bread", "quantum physics"]
 
@@ -37,19 +38,11 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited with {self.process.returncode}: {self.process.stdout.read()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not become healthy in 120 s")
+        try:
+            wait_until_healthy(self.process, self.url, 120)
+        except ServeBenchError as error:
+            self.stop()
+            raise RuntimeError(f"{error}: {self.process.stdout.read()}") from None
 
     def post(self, path: str, body, **kwargs) -> httpx.Response:
         return httpx.post(self.url + path, json=body, timeout=60, **kwargs)

@@ -1,10 +1,11 @@
-"""JSON-lines files read one line at a time, every problem named by file and line."""
+"""JSON files read with every problem named by file (and, for JSON lines, by line)."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -30,3 +31,15 @@ def iter_json_objects(
             if not isinstance(record, dict):
                 raise error(f"{where}: expected a JSON object, got {type(record).__name__}")
             yield number, record
+
+
+def read_json_object(path: str | os.PathLike, error: type[Exception], fix: str) -> dict[str, Any]:
+    """The JSON object in ``path``; ``error`` naming the file and ending in ``fix`` when it cannot be
+    read, is not valid JSON or UTF-8, or holds something other than an object."""
+    try:
+        value = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError) as problem:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise error(f"{path} is not valid JSON ({problem}); {fix}") from None
+    if not isinstance(value, dict):
+        raise error(f"{path} must hold a JSON object, found {type(value).__name__}; {fix}")
+    return value

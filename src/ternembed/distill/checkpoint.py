@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ternembed.data.jsonl import read_json_object
 from ternembed.errors import TernembedError
 from ternembed.io.info import TRAINING_STATE_FOLDER
 from ternembed.io.output_folder import OutputFolderError, apply_umask
@@ -103,13 +104,7 @@ def _check_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def _read_state(path: Path) -> dict[str, Any]:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{path}: damaged checkpoint state ({error}); start over with --overwrite") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: damaged checkpoint state (not a JSON object); start over with --overwrite")
-    return state
+    return read_json_object(path, CheckpointError, "the checkpoint is damaged; start over with --overwrite")
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ternembed.data.jsonl import read_json_object
 from ternembed.errors import InvalidArgumentError
 from ternembed.index.backends import BackendName, backend_class, create_backend
 from ternembed.index.backends.base import VectorBackend, check_vectors
@@ -403,12 +404,7 @@ def read_config(folder: Path) -> dict[str, Any]:
         raise IndexFormatError(
             f"{str(folder)!r} is not a ternembed index (no {CONFIG_FILE}); build one with `ternembed index`"
         )
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise IndexFormatError(f"{config_path} is not valid JSON ({error}); {REBUILD}") from None
-    if not isinstance(config, dict):
-        raise IndexFormatError(f"{config_path} must hold a JSON object; {REBUILD}")
+    config = read_json_object(config_path, IndexFormatError, REBUILD)
     if config.get("format_version") != FORMAT_VERSION:
         raise IndexFormatError(
             f"{config_path} has format version {config.get('format_version')!r}; this ternembed reads "

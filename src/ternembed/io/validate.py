@@ -11,6 +11,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from ternembed.config import CONFIG_FILENAME
+from ternembed.data.jsonl import read_json_object
 from ternembed.formats.base3 import MAX_BYTE as BASE3_MAX_BYTE
 from ternembed.io.errors import (
     CorruptCheckpointError,
@@ -94,15 +95,7 @@ def _has_ternembed_quantization_config(path: Path) -> bool:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CorruptCheckpointError(
-            f"{path} is not valid JSON ({error}); restore or re-save the model"
-        ) from None
-    if not isinstance(data, dict):
-        raise CorruptCheckpointError(f"{path} must hold a JSON object, found {type(data).__name__}")
-    return data
+    return read_json_object(path, CorruptCheckpointError, "restore the file from the original model or re-save the model")
 
 
 def read_manifest(root: Path) -> Manifest:

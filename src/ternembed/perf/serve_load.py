@@ -72,12 +72,26 @@ class ServeBenchSettings:
     extra_args: tuple[str, ...] = field(default=())
 
 
+def wait_until_healthy(process: subprocess.Popen, url: str, timeout_s: float) -> None:
+    """Return once ``url``'s ``/health`` answers 200; ServeBenchError if the process exits or time runs out."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServeBenchError(f"the server exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise ServeBenchError(f"the server did not answer /health within {timeout_s:.0f} s")
+
+
 class ServerProcess:
     """``ternembed serve`` on a free loopback port, ready once ``/health`` answers; stopped with SIGTERM."""
 
     def __init__(self, spec: ServerSpec, threads: int, extra_args: Sequence[str] = ()) -> None:
-        import httpx
-
         self.spec = spec
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -90,19 +104,13 @@ class ServerProcess:
             command += ["--index", f"{name}={folder}"]
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._log.seek(0)
-                tail = "\n".join(self._log.read().strip().splitlines()[-8:])
-                raise ServeBenchError(f"server {spec.label} exited with code {self.process.returncode}:\n{tail}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise ServeBenchError(f"server {spec.label} did not answer /health within {HEALTH_TIMEOUT_S:.0f} s")
+        try:
+            wait_until_healthy(self.process, self.url, HEALTH_TIMEOUT_S)
+        except ServeBenchError as error:
+            self._log.seek(0)
+            tail = "\n".join(self._log.read().strip().splitlines()[-8:])
+            self.stop()
+            raise ServeBenchError(f"server {spec.label}: {error}\n{tail}") from None
 
     def peak_rss_mb(self) -> float | None:
         """The server process's peak resident memory so far (Linux), or None."""
