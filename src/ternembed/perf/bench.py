@@ -20,8 +20,9 @@ from ternembed.perf.worker import RESULT_PREFIX
 
 FULL_SHAPES: tuple[tuple[int, int], ...] = tuple((b, s) for b in (1, 8, 32) for s in (16, 32, 128))
 QUICK_SHAPES: tuple[tuple[int, int], ...] = ((1, 32), (32, 128))
-SETTLE_S = 0.005
-"""Pause after each timed call, so an engine's spinning threads go idle before the next engine runs."""
+SETTLE_S = 0.05
+"""Pause after each timed call, so an engine's spinning threads (ONNX Runtime's, OpenVINO's) go idle
+before the next engine runs; measured here, 5 ms was not enough."""
 
 
 class BenchError(TernembedError, RuntimeError):
@@ -112,8 +113,9 @@ def _start_workers(spec: dict, variants: list[str], log) -> dict[str, _Worker]: 
 
 
 def _time_shape(workers: dict[str, _Worker], shape: list[int], settings: BenchSettings) -> dict[str, list[float]]:
-    """Milliseconds of single calls per variant: rounds of one call each, or all of one variant's calls
-    in a row (``interleaved`` off); at least 3 and at most ``repeats`` calls within the time budget."""
+    """Milliseconds of single calls per variant: rounds of one call each in a rotating order, or all of
+    one variant's calls in a row (``interleaved`` off); at least 3 and at most ``repeats`` calls within
+    the time budget."""
     times: dict[str, list[float]] = {variant: [] for variant in workers}
 
     def call(variant: str) -> None:
@@ -125,7 +127,9 @@ def _time_shape(workers: dict[str, _Worker], shape: list[int], settings: BenchSe
         for round_index in range(settings.repeats):
             if round_index >= 3 and time.perf_counter() - start > settings.budget_s * len(workers):
                 break
-            for variant in workers:
+            order = list(workers)
+            shift = round_index % len(order)  # each engine follows each other one in turn
+            for variant in order[shift:] + order[:shift]:
                 call(variant)
     else:
         for variant in workers:
