@@ -1,7 +1,8 @@
 """Load test of ``ternembed serve`` on loopback (``ternembed bench-serve``).
 
 Each server under test (a model, batching on or off) runs as its own ``ternembed serve`` process on a
-free loopback port; the load comes from this process with ``httpx`` (asyncio), a fixed number of
+free loopback port, all of them up for the whole run and measured scenario by scenario in turn; the
+load comes from this process with ``httpx`` (asyncio), a fixed number of
 concurrent clients each sending its next request as soon as the previous one is answered. Every
 scenario is bounded both in requests and in seconds. Latency is measured per request on the client:
 tokenization, queueing, batching, inference and HTTP included.
@@ -190,6 +191,26 @@ def _scenario_row(server: ServerProcess, endpoint: str, concurrency: int, texts_
     }  # fmt: skip
 
 
+def _scenarios(servers: list[ServerProcess], settings: ServeBenchSettings, log):  # noqa: ANN001, ANN202
+    """(endpoint, concurrency, texts per request, bodies, server) in the order they run: each scenario
+    on every server that can run it, one after another, the servers' order rotating from one scenario
+    to the next."""
+    turn = 0
+    for per_request in settings.texts_per_request:
+        bodies = _embedding_bodies(settings.texts, per_request)
+        for concurrency in settings.concurrency:
+            log(f"/v1/embeddings, {per_request} text(s) per request, concurrency {concurrency}")
+            shift, turn = turn % len(servers), turn + 1
+            for server in servers[shift:] + servers[:shift]:
+                yield "/v1/embeddings", concurrency, per_request, bodies, server
+    for server in servers:
+        for name, _ in server.spec.indexes:
+            bodies = [{"index": name, "queries": [text], "k": settings.search_k} for text in settings.texts]
+            for concurrency in settings.concurrency:
+                log(f"{server.spec.label}: /v1/search on {name}, concurrency {concurrency}")
+                yield "/v1/search", concurrency, 1, bodies, server
+
+
 def _embedding_bodies(texts: Sequence[str], per_request: int) -> list[dict]:
     count = max(len(texts) // per_request, 1) * per_request
     cycled = [texts[i % len(texts)] for i in range(count)]
@@ -197,25 +218,21 @@ def _embedding_bodies(texts: Sequence[str], per_request: int) -> list[dict]:
 
 
 def run_serve_bench(settings: ServeBenchSettings, log=print) -> dict:  # noqa: ANN001 - a print-like callable
-    """Measure every server on every scenario; write serve_bench.json, .md and .png into ``settings.out``."""
-    rows: list[dict] = []
-    memory: dict[str, float | None] = {}
-    for spec in settings.servers:
-        log(f"starting {spec.label} ...")
-        server = ServerProcess(spec, settings.threads, settings.extra_args)
-        try:
-            for per_request in settings.texts_per_request:
-                bodies = _embedding_bodies(settings.texts, per_request)
-                for concurrency in settings.concurrency:
-                    log(f"{spec.label}: /v1/embeddings, {per_request} text(s) per request, concurrency {concurrency}")
-                    rows.append(_scenario_row(server, "/v1/embeddings", concurrency, per_request, bodies, settings))
-            for name, _ in spec.indexes:
-                bodies = [{"index": name, "queries": [text], "k": settings.search_k} for text in settings.texts]
-                for concurrency in settings.concurrency:
-                    log(f"{spec.label}: /v1/search on {name}, concurrency {concurrency}")
-                    rows.append(_scenario_row(server, "/v1/search", concurrency, 1, bodies, settings))
-            memory[spec.label] = server.peak_rss_mb()
-        finally:
+    """Measure every server on every scenario; write serve_bench.json, .md and .png into ``settings.out``.
+
+    All servers are started first and stay up; each scenario then runs on every server in turn, so a
+    drift of the machine over the run spreads over all servers instead of favouring one.
+    """
+    servers: list[ServerProcess] = []
+    try:
+        for spec in settings.servers:
+            log(f"starting {spec.label} ...")
+            servers.append(ServerProcess(spec, settings.threads, settings.extra_args))
+        rows = [_scenario_row(server, endpoint, concurrency, per_request, bodies, settings)
+                for endpoint, concurrency, per_request, bodies, server in _scenarios(servers, settings, log)]  # fmt: skip
+        memory = {server.spec.label: server.peak_rss_mb() for server in servers}
+    finally:
+        for server in servers:
             server.stop()
     result = {
         "servers": [{"label": s.label, "model": s.model, "batching": s.batching, "peak_rss_mb": memory.get(s.label)}
