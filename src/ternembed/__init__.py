@@ -7,9 +7,10 @@ The public names below are imported on first use, so ``import ternembed`` itself
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
+
+from ternembed.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -32,17 +33,7 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str):  # noqa: ANN202 - any exported object
-    """Import an exported name's module on first use (PEP 562)."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'ternembed' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 def _started_by_the_command_line() -> bool:

@@ -1,46 +1,38 @@
 """ANN search over ternembed (or any sentence-transformers) embeddings.
 
-``build_index`` streams a JSON-lines corpus into an index folder; ``SearchIndex.load`` opens it and
-``search`` answers text queries. Backends (faiss HNSW/IVF/flat, usearch) store float32, int8 or binary
-codes behind one protocol; ``bench`` measures them against exact search on a retrieval task.
+``build_index`` streams a corpus (JSON lines, CSV, Parquet, datasets) into an index folder;
+``SearchIndex.load`` opens it and ``search`` answers text queries. Backends (faiss HNSW/IVF/flat,
+usearch) store float32, int8 or binary codes behind one protocol; ``bench`` measures them against
+exact search on a retrieval task. The names below are imported on first use, so importing one small
+module of the package (its constants, for the command line) loads nothing heavy.
 """
 
-from ternembed.index.backends import (
-    BACKEND_NAMES,
-    DEFAULT_BACKEND,
-    BackendName,
-    VectorBackend,
-    create_backend,
-)
-from ternembed.index.build import build_index
-from ternembed.index.corpus import Document, read_corpus
-from ternembed.index.errors import (
-    CorpusError,
-    IndexFormatError,
-    IndexMismatchError,
-    UnsupportedOperationError,
-)
-from ternembed.index.model_ref import ModelReference, load_model
-from ternembed.index.precision import PRECISIONS, Precision
-from ternembed.index.search_index import DEFAULT_RESCORE, SearchIndex
+from __future__ import annotations
 
-__all__ = [
-    "BACKEND_NAMES",
-    "DEFAULT_BACKEND",
-    "DEFAULT_RESCORE",
-    "PRECISIONS",
-    "BackendName",
-    "CorpusError",
-    "Document",
-    "IndexFormatError",
-    "IndexMismatchError",
-    "ModelReference",
-    "Precision",
-    "SearchIndex",
-    "UnsupportedOperationError",
-    "VectorBackend",
-    "build_index",
-    "create_backend",
-    "load_model",
-    "read_corpus",
-]
+from ternembed.lazy import lazy_exports
+
+_EXPORTS = {
+    "BACKEND_NAMES": "ternembed.index.backends",
+    "DEFAULT_BACKEND": "ternembed.index.backends",
+    "BackendName": "ternembed.index.backends",
+    "VectorBackend": "ternembed.index.backends",
+    "create_backend": "ternembed.index.backends",
+    "build_index": "ternembed.index.build",
+    "Document": "ternembed.index.corpus",
+    "read_corpus": "ternembed.index.corpus",
+    "CorpusError": "ternembed.index.errors",
+    "IndexFormatError": "ternembed.index.errors",
+    "IndexMismatchError": "ternembed.index.errors",
+    "UnsupportedOperationError": "ternembed.index.errors",
+    "ModelReference": "ternembed.index.model_ref",
+    "load_model": "ternembed.index.model_ref",
+    "PRECISIONS": "ternembed.index.precision",
+    "Precision": "ternembed.index.precision",
+    "DEFAULT_RESCORE": "ternembed.index.search_index",
+    "SearchIndex": "ternembed.index.search_index",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
