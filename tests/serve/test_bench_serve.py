@@ -47,3 +47,12 @@ def test_ratios_favour_the_first_server_of_each_pair():
 def test_a_model_without_a_base_model_needs_baseline_or_no_baseline(tiny_st_dir, capsys):
     assert main(["bench-serve", tiny_st_dir, "--requests", "1"]) == 2
     assert "names no base model; pass --baseline MODEL or --no-baseline" in capsys.readouterr().err
+
+
+def test_a_server_that_cannot_start_is_one_line_with_its_reason(tmp_path, capsys):
+    args = ["bench-serve", str(tmp_path / "missing"), "--no-baseline", "--no-batching-off", "--requests", "1",
+            "--out", str(tmp_path / "report")]  # fmt: skip
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "server ternary: the server exited with code 2" in error
+    assert "no such folder" in error

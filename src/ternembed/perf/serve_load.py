@@ -109,9 +109,10 @@ class ServerProcess:
             wait_until_healthy(self.process, self.url, HEALTH_TIMEOUT_S)
         except ServeBenchError as error:
             self._log.seek(0)
-            tail = "\n".join(self._log.read().strip().splitlines()[-8:])
+            lines = self._log.read().strip().splitlines()
             self.stop()
-            raise ServeBenchError(f"server {spec.label}: {error}\n{tail}") from None
+            said = f" ({lines[-1].strip()})" if lines else ""
+            raise ServeBenchError(f"server {spec.label}: {error}{said}") from None
 
     def peak_rss_mb(self) -> float | None:
         """The server process's peak resident memory so far (Linux), or None."""
