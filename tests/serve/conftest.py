@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ternembed.perf.serve_load import ServeBenchError, wait_until_healthy
+from ternembed.perf.serve_load import ServeBenchError, free_port, wait_until_healthy
 
 TOPICS = ["cats and kittens", "stock markets", "mountain hiking", "baking bread", "quantum physics"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class ServerProcess:

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(
             f"{args.model!r} is not a packed ternary folder; pass --ternarize to ternarize a model in memory"
         )
-    baseline = args.baseline or (args.model if args.ternarize else _base_model_of(model))
+    baseline = args.baseline or (args.model if args.ternarize else base_model_of(model))
     if is_image_model(model):
         return _bench_image_encoder(model, baseline, args)
     settings = BenchSettings(
@@ -115,7 +115,7 @@ def _bench_image_encoder(model: str, baseline: str | None, args: argparse.Namesp
     return 0
 
 
-def _base_model_of(folder: str) -> str | None:
+def base_model_of(folder: str) -> str | None:
     """The full-precision model a packed folder was made from, when its manifest names one."""
     from ternembed.io import inspect_folder
 

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--requests and --threads must be at least 1 and --seconds positive")
     apply_activation_argument(args)  # exported to the server processes through the environment
     indexes = tuple((name, str(folder)) for name, folder in map(parse_index_option, args.index))
-    baseline = None if args.no_baseline else args.baseline or _base_model_of(args.model)
+    baseline = None if args.no_baseline else args.baseline or _recorded_base_model(args.model)
     if not args.no_baseline and baseline is None:
         raise CliError(f"{args.model!r} names no base model; pass --baseline MODEL or --no-baseline")
     servers = [ServerSpec("ternary", args.model, True, indexes)]
@@ -80,12 +80,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _base_model_of(model: str) -> str | None:
-    from ternembed.io import inspect_folder
+def _recorded_base_model(model: str) -> str | None:
+    """The base model a packed folder names; None for anything else (a name, a full-precision folder)."""
+    from ternembed.cli.bench import base_model_of
 
-    if not Path(model).is_dir():
-        return None
     try:
-        return inspect_folder(model).base_model
-    except (OSError, ValueError):
+        return base_model_of(model) if Path(model).is_dir() else None
+    except (OSError, ValueError):  # not a packed folder
         return None

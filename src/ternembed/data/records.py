@@ -115,14 +115,17 @@ class CorpusReader:
                     [json.dumps(record.fields, ensure_ascii=False, default=str) for record in batch],
                 )
 
+    def _position(self, number: int) -> str:
+        return f"line {number}" if self.format in LINE_FORMATS else f"row {number}"
+
     def _where(self, number: int) -> str:
-        return f"{self.path}:{number}" if self.format in LINE_FORMATS else f"{self.path} row {number}"
+        return f"{self.path}:{number}" if self.format in LINE_FORMATS else f"{self.path} {self._position(number)}"
 
     def _first_position(self, doc_id: str) -> str:
         """Where ``doc_id`` first occurs (a second pass, only on the error path)."""
         for number, raw in self._raw_records(1024):
             if str(raw.get(self.id_field)) == doc_id:
-                return f"line {number}" if self.format in LINE_FORMATS else f"row {number}"
+                return self._position(number)
         return "an earlier record"
 
     def _parse(self, where: str, record: dict[str, Any]) -> tuple[str, str]:

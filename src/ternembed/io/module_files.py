@@ -29,18 +29,19 @@ POOLING_DIMENSION_KEYS = ("embedding_dimension", "word_embedding_dimension")
 
 
 def check_module_files(folder: Path) -> None:
-    """``modules.json`` lists well-formed modules whose folders and config files are there and well-typed."""
-    for name in OBJECT_FILES:
-        if (folder / name).is_file():
-            read_json(folder / name)
-    if (folder / TRANSFORMER_CONFIG).is_file():
-        _check_transformer_settings(folder / TRANSFORMER_CONFIG)
+    """``modules.json`` lists well-formed modules whose folders and config files are there and well-typed.
+
+    Run after :func:`ternembed.io.source_folder.check_json_files`, so every JSON file here parses.
+    """
+    objects = {name: read_json(folder / name) for name in OBJECT_FILES if (folder / name).is_file()}
+    if TRANSFORMER_CONFIG in objects:
+        _check_transformer_settings(folder / TRANSFORMER_CONFIG, objects[TRANSFORMER_CONFIG])
     if (folder / "tokenizer.json").is_file():
         _check_tokenizer_file(folder / "tokenizer.json")
     modules_path = folder / MODULES_FILENAME
     if not modules_path.is_file():
         return
-    modules = _json_value(modules_path)
+    modules = json.loads(modules_path.read_bytes())
     if not isinstance(modules, list) or not modules:
         raise CorruptCheckpointError(
             f"{modules_path} must list the model's modules (a non-empty JSON array of objects); "
@@ -55,7 +56,7 @@ def _check_module(folder: Path, modules_path: Path, position: int, module: objec
     if not isinstance(module, dict):
         raise CorruptCheckpointError(f"{where} must be a JSON object, found {type(module).__name__}")
     for field, kind in MODULE_FIELDS.items():
-        if not isinstance(module.get(field), kind) or isinstance(module.get(field), bool):
+        if not isinstance(module.get(field), kind) or isinstance(module.get(field), bool):  # bool is an int
             raise CorruptCheckpointError(f"{where} needs a {kind.__name__} {field!r}, found {module.get(field)!r}")
     if not module["path"]:
         return
@@ -67,14 +68,14 @@ def _check_module(folder: Path, modules_path: Path, position: int, module: objec
     config = read_json(config_path) if config_path.is_file() else None
     if kind == "Pooling":
         dimension = None if config is None else next((config.get(k) for k in POOLING_DIMENSION_KEYS if k in config), None)
-        if not isinstance(dimension, int) or isinstance(dimension, bool) or dimension <= 0:
+        if not _positive_int(dimension):
             raise CorruptCheckpointError(
                 f"{config_path} must give the pooling layer's embedding_dimension (a positive integer); "
                 "restore the file from the original model or re-save the model"
             )
 
 
-def _check_transformer_settings(path: Path) -> None:
+def _check_transformer_settings(path: Path, settings: dict) -> None:
     """Every setting is one the installed sentence-transformers' Transformer module takes."""
     import inspect
 
@@ -83,7 +84,6 @@ def _check_transformer_settings(path: Path) -> None:
     except ImportError:  # older sentence-transformers
         from sentence_transformers.models import Transformer
 
-    settings = read_json(path)
     parameters = inspect.signature(Transformer.__init__).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     unknown = [] if takes_any else sorted(set(settings) - set(parameters) - {"self"})
@@ -93,8 +93,7 @@ def _check_transformer_settings(path: Path) -> None:
             "restore the file from the original model or re-save the model"
         )
     max_seq_length = settings.get("max_seq_length")
-    if max_seq_length is not None and (not isinstance(max_seq_length, int) or isinstance(max_seq_length, bool)
-                                       or max_seq_length <= 0):  # fmt: skip
+    if max_seq_length is not None and not _positive_int(max_seq_length):
         raise CorruptCheckpointError(f"{path}: max_seq_length must be a positive integer, found {max_seq_length!r}")
 
 
@@ -110,8 +109,5 @@ def _check_tokenizer_file(path: Path) -> None:
         ) from None
 
 
-def _json_value(path: Path) -> object:
-    try:
-        return json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CorruptCheckpointError(f"{path} is not valid JSON ({error}); restore or re-save the model") from None
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ternembed.errors import TernembedError
+from ternembed.perf.worker import status_mb
 
 HEALTH_TIMEOUT_S = 300.0
 
@@ -48,7 +49,7 @@ class ServeBenchSettings:
     """What ``ternembed bench-serve`` measures.
 
     Attributes:
-        servers: the servers, measured one after another with the same scenarios.
+        servers: the servers, all up at once; each scenario runs on them in turn.
         texts: request texts, cycled through.
         out: folder for serve_bench.json, serve_bench.md and serve_bench.png.
         concurrency: concurrent clients per scenario.
@@ -70,7 +71,13 @@ class ServeBenchSettings:
     search_k: int = 10
     comparisons: tuple[tuple[str, str], ...] = ()
     """``(server, against)`` label pairs whose throughput and p99 are compared scenario by scenario."""
-    extra_args: tuple[str, ...] = field(default=())
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until_healthy(process: subprocess.Popen, url: str, timeout_s: float) -> None:
@@ -92,15 +99,12 @@ def wait_until_healthy(process: subprocess.Popen, url: str, timeout_s: float) ->
 class ServerProcess:
     """``ternembed serve`` on a free loopback port, ready once ``/health`` answers; stopped with SIGTERM."""
 
-    def __init__(self, spec: ServerSpec, threads: int, extra_args: Sequence[str] = ()) -> None:
+    def __init__(self, spec: ServerSpec, threads: int) -> None:
         self.spec = spec
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "ternembed.cli.main", "serve", spec.model, "--port", str(port),
-                   "--threads", str(threads), "--batching", "on" if spec.batching else "off",
-                   *extra_args]  # fmt: skip
+                   "--threads", str(threads), "--batching", "on" if spec.batching else "off"]  # fmt: skip
         for name, folder in spec.indexes:
             command += ["--index", f"{name}={folder}"]
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
@@ -117,11 +121,9 @@ class ServerProcess:
     def peak_rss_mb(self) -> float | None:
         """The server process's peak resident memory so far (Linux), or None."""
         try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
+            return status_mb("VmHWM", self.process.pid)
         except OSError:
             return None
-        line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
-        return int(line.split()[1]) / 1024 if line else None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -228,7 +230,7 @@ def run_serve_bench(settings: ServeBenchSettings, log=print) -> dict:  # noqa: A
     try:
         for spec in settings.servers:
             log(f"starting {spec.label} ...")
-            servers.append(ServerProcess(spec, settings.threads, settings.extra_args))
+            servers.append(ServerProcess(spec, settings.threads))
         rows = [_scenario_row(server, endpoint, concurrency, per_request, bodies, settings)
                 for endpoint, concurrency, per_request, bodies, server in _scenarios(servers, settings, log)]  # fmt: skip
         memory = {server.spec.label: server.peak_rss_mb() for server in servers}

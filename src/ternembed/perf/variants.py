@@ -40,12 +40,11 @@ def state_bytes(model: torch.nn.Module) -> int:
     return total
 
 
-def _torch_runner(model: torch.nn.Module, kernel: str | None = None) -> Runner:
-    """Run ``model``; ``kernel`` pins TERNEMBED_KERNEL during the call (variants share a process)."""
+def _torch_runner(model: torch.nn.Module) -> Runner:
+    """Run ``model`` on a batch of token ids (each variant has its own process, so its kernel choice,
+    set when it is loaded, holds for every call)."""
 
     def run(batch: Batch) -> object:
-        if kernel is not None:
-            os.environ["TERNEMBED_KERNEL"] = kernel
         features = {name: torch.from_numpy(values) for name, values in batch.items()}
         with torch.inference_mode():
             return model(features)["sentence_embedding"]
@@ -59,10 +58,8 @@ def load_torch_variant(
     """A runner and the weight bytes for one of the torch-based variants (``activations``: ternary only)."""
     from ternembed.models import load_sentence_transformer
 
-    kernel = None
     if variant.startswith("ternary"):
-        kernel = "reference" if variant == "ternary-ref" else "auto"
-        os.environ["TERNEMBED_KERNEL"] = kernel
+        os.environ["TERNEMBED_KERNEL"] = "reference" if variant == "ternary-ref" else "auto"
         model = load_ternary(ternary_source, ternarize)
         if activations is not None:
             from ternembed.quantize import set_activations
@@ -74,7 +71,7 @@ def load_torch_variant(
             model = model.to(torch.bfloat16)
         elif variant == "torch-int8":
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    return _torch_runner(model, kernel), state_bytes(model)
+    return _torch_runner(model), state_bytes(model)
 
 
 def load_ternary(source: str, ternarize: bool) -> torch.nn.Module:

@@ -19,17 +19,17 @@ RESULT_PREFIX = "TERNEMBED_BENCH_RESULT "
 FIRST_TOKEN_ID, LAST_TOKEN_ID = 101, 102
 
 
-def _status_mb(field: str) -> float:
-    """A memory line of /proc/self/status in MiB (VmRSS now, VmHWM peak; both reset by exec)."""
-    with open("/proc/self/status") as handle:
+def status_mb(field: str, pid: int | str = "self") -> float:
+    """A memory line of /proc/PID/status in MiB (VmRSS now, VmHWM peak; both reset by exec)."""
+    with open(f"/proc/{pid}/status") as handle:
         for line in handle:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-    raise OSError(f"/proc/self/status has no {field} line")
+    raise OSError(f"/proc/{pid}/status has no {field} line")
 
 
 def current_rss_mb() -> float:
-    return _status_mb("VmRSS")
+    return status_mb("VmRSS")
 
 
 def make_batch(batch_size: int, seq_len: int, vocab_size: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -87,7 +87,7 @@ def serve(spec: dict, commands=sys.stdin, replies=sys.stdout) -> None:  # noqa: 
         started = time.perf_counter()
         run(batches[shape])
         _reply(replies, {"ms": (time.perf_counter() - started) * 1e3})
-    memory["peak_rss_mb"] = _status_mb("VmHWM")
+    memory["peak_rss_mb"] = status_mb("VmHWM")
     if variant.startswith("ternary"):
         from ternembed.kernels import selected_kernel
 
